@@ -1,0 +1,230 @@
+package care
+
+import (
+	"context"
+	"sort"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/seal"
+	"github.com/havencare/haven/store"
+)
+
+// Blind-index fields. Each is an HMAC of a normalised value under the
+// tenant's index key, so equal values match within one tenant only.
+const (
+	fieldNHS    = "person.nhs"
+	fieldFamily = "person.family"
+	fieldBirth  = "person.birth"
+	fieldPhone  = "person.phone"
+	fieldEmail  = "staff.email"
+)
+
+// indexEntries computes the blind-index rows of a record.
+func indexEntries(tk *seal.TenantKey, rec haven.Record) []store.IndexEntry {
+	var out []store.IndexEntry
+	add := func(field, v string) {
+		if v != "" {
+			out = append(out, store.IndexEntry{Field: field, Digest: tk.BlindIndex(field, v)})
+		}
+	}
+	switch r := rec.(type) {
+	case *haven.Person:
+		add(fieldNHS, haven.NormalizeNHSNumber(r.NHSNumber))
+		add(fieldFamily, haven.NormalizeName(r.Family))
+		add(fieldBirth, r.BirthDate.String())
+		add(fieldPhone, haven.NormalizePhone(r.Phone))
+	case *haven.Staff:
+		add(fieldEmail, haven.NormalizeName(r.Email))
+	}
+	return out
+}
+
+// Query is an exact-match search for people. Every field given must match.
+type Query struct {
+	NHSNumber string
+	Family    string
+	BirthDate string // YYYY-MM-DD
+	Phone     string
+	Limit     int // at most MaxSearchResults
+}
+
+// MaxSearchResults bounds one search: wide result sets are how bulk theft
+// looks, and a search is not a way to list the organisation.
+const MaxSearchResults = 50
+
+// PersonRecord reads a person's whole record except home-access details.
+// It is one audit entry: the person's record was read.
+func (s *Service) PersonRecord(ctx context.Context, p haven.Principal, personID string) (haven.PersonRecord, error) {
+	var rows []store.Row
+	var wrapped []byte
+	var tk *seal.TenantKey
+	t := []touch{{haven.KindPerson, personID, personID}}
+	err := s.access(ctx, p, ActionRead, func(tx store.Tx) ([]touch, error) {
+		var err error
+		if wrapped, err = tx.PersonKey(personID); err != nil {
+			return t, err
+		}
+		kinds := append([]haven.Kind{haven.KindPerson}, haven.PersonKinds...)
+		if rows, err = tx.ListPerson(personID, kinds...); err != nil {
+			return nil, err
+		}
+		if !hasPerson(rows) {
+			return t, haven.ErrNotFound
+		}
+		tk, err = s.tenantKey(tx)
+		return t, err
+	})
+	if err != nil {
+		return haven.PersonRecord{}, err
+	}
+	var pr haven.PersonRecord
+	for _, r := range rows {
+		rec, err := s.open(p.TenantID, tk, sealed{row: r, wrapped: wrapped})
+		if err != nil {
+			return haven.PersonRecord{}, err
+		}
+		switch v := rec.(type) {
+		case *haven.Person:
+			pr.Person = *v
+		case *haven.Condition:
+			pr.Conditions = append(pr.Conditions, *v)
+		case *haven.Allergy:
+			pr.Allergies = append(pr.Allergies, *v)
+		case *haven.Medication:
+			pr.Medications = append(pr.Medications, *v)
+		case *haven.Observation:
+			pr.Observations = append(pr.Observations, *v)
+		case *haven.Note:
+			pr.Notes = append(pr.Notes, *v)
+		case *haven.CarePlan:
+			pr.CarePlans = append(pr.CarePlans, *v)
+		case *haven.CareTeam:
+			pr.CareTeams = append(pr.CareTeams, *v)
+		case *haven.Visit:
+			pr.Visits = append(pr.Visits, *v)
+		}
+	}
+	return pr, nil
+}
+
+func hasPerson(rows []store.Row) bool {
+	for _, r := range rows {
+		if r.Kind == haven.KindPerson {
+			return true
+		}
+	}
+	return false
+}
+
+// Search finds people by exact NHS number, family name, birth date or
+// phone number through the blind indexes. Each person returned is one audit
+// entry; a search that finds nobody is one entry too. The search terms are
+// not recorded: they are personal data.
+func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]haven.Person, error) {
+	type term struct{ field, value string }
+	var terms []term
+	if q.NHSNumber != "" {
+		terms = append(terms, term{fieldNHS, haven.NormalizeNHSNumber(q.NHSNumber)})
+	}
+	if q.Family != "" {
+		terms = append(terms, term{fieldFamily, haven.NormalizeName(q.Family)})
+	}
+	if q.BirthDate != "" {
+		d, err := haven.ParseDate(q.BirthDate)
+		if err != nil {
+			return nil, haven.Invalid("birthDate", "%v", err)
+		}
+		terms = append(terms, term{fieldBirth, d.String()})
+	}
+	if q.Phone != "" {
+		terms = append(terms, term{fieldPhone, haven.NormalizePhone(q.Phone)})
+	}
+	if len(terms) == 0 {
+		return nil, haven.Invalid("", "give at least one of NHS number, family name, birth date or phone")
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > MaxSearchResults {
+		limit = MaxSearchResults
+	}
+	var found []sealed
+	var tk *seal.TenantKey
+	err := s.access(ctx, p, ActionSearch, func(tx store.Tx) ([]touch, error) {
+		var err error
+		if tk, err = s.tenantKey(tx); err != nil {
+			return nil, err
+		}
+		// Intersect the matches of every term, by person.
+		var ids map[string]bool
+		for _, t := range terms {
+			// Read more than limit so that intersection can still fill it.
+			hits, err := tx.Lookup(t.field, tk.BlindIndex(t.field, t.value), 10*MaxSearchResults)
+			if err != nil {
+				return nil, err
+			}
+			next := map[string]bool{}
+			for _, h := range hits {
+				if h.Kind == haven.KindPerson && (ids == nil || ids[h.ID]) {
+					next[h.ID] = true
+				}
+			}
+			ids = next
+		}
+		sorted := make([]string, 0, len(ids))
+		for id := range ids {
+			sorted = append(sorted, id)
+		}
+		sort.Strings(sorted)
+		if len(sorted) > limit {
+			sorted = sorted[:limit]
+		}
+		var ts []touch
+		for _, id := range sorted {
+			row, err := tx.Get(haven.KindPerson, id)
+			if err != nil {
+				return nil, err
+			}
+			w, err := tx.PersonKey(id)
+			if err != nil {
+				return nil, err
+			}
+			found = append(found, sealed{row: row, wrapped: w})
+			ts = append(ts, touch{haven.KindPerson, id, id})
+		}
+		return ts, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]haven.Person, 0, len(found))
+	for _, f := range found {
+		rec, err := s.open(p.TenantID, tk, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *rec.(*haven.Person))
+	}
+	return out, nil
+}
+
+// Erase removes a person and everything about them, and destroys their key
+// so that any copy of their ciphertext left in a WAL, a free page or a
+// backup can never be opened again (crypto-shredding). The audit log keeps
+// that the erasure happened, and the person's random id, nothing else.
+func (s *Service) Erase(ctx context.Context, p haven.Principal, personID string) error {
+	var tk *seal.TenantKey
+	err := s.access(ctx, p, ActionErase, func(tx store.Tx) ([]touch, error) {
+		t := []touch{{haven.KindPerson, personID, personID}}
+		if _, err := tx.Get(haven.KindPerson, personID); err != nil {
+			return t, err
+		}
+		var err error
+		if tk, err = s.tenantKey(tx); err != nil {
+			return nil, err
+		}
+		return t, tx.ErasePerson(personID)
+	})
+	if err == nil {
+		tk.Forget(personID)
+	}
+	return err
+}

@@ -1,0 +1,172 @@
+// Package care is Haven's record service: the one place where records are
+// sealed and opened, where every access is written to the audit log in the
+// same transaction as the access, and where the tenant scope is taken from
+// the acting principal.
+//
+// The flow of every call is the same: the principal gives the scope; the
+// store runs the unit of work in a transaction confined to that scope; the
+// unit of work reads or writes sealed rows and appends one audit entry per
+// person touched; only after that transaction commits are ciphertexts
+// opened and plaintext handed back. If the audit entry cannot be written,
+// the transaction fails and nothing is returned (invariant 5: fail closed).
+package care
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/audit"
+	"github.com/havencare/haven/seal"
+	"github.com/havencare/haven/store"
+)
+
+// Service is the record service for every tenant of one store.
+type Service struct {
+	st   store.Store
+	keys *seal.Keyring
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// New returns a service over st whose keys unwrap through kr.
+func New(st store.Store, kr *seal.Keyring) *Service {
+	return &Service{st: st, keys: kr, Now: time.Now}
+}
+
+// Store returns the underlying store.
+func (s *Service) Store() store.Store { return s.st }
+
+// Actions recorded in the audit log.
+const (
+	ActionRead      = "read"
+	ActionSearch    = "search"
+	ActionCreate    = "create"
+	ActionUpdate    = "update"
+	ActionDelete    = "delete"
+	ActionErase     = "erase"
+	ActionReveal    = "reveal" // home-access details
+	ActionAuditRead = "audit-query"
+	ActionKeyRotate = "key-rotate"
+	ActionTenant    = "tenant-create"
+)
+
+// Outcomes recorded in the audit log.
+const (
+	OutcomeOK       = "ok"
+	OutcomeNotFound = "not-found"
+	OutcomeConflict = "conflict"
+	OutcomeDenied   = "denied"
+	OutcomeInvalid  = "invalid"
+)
+
+// outcomeOf classifies a unit of work's error. Errors with an outcome are
+// the caller's answer (not found, conflict, ...) and are recorded; any other
+// error is a failure of the store and rolls the whole unit back.
+func outcomeOf(err error) (string, bool) {
+	var inv *haven.InvalidError
+	switch {
+	case err == nil:
+		return OutcomeOK, true
+	case errors.Is(err, haven.ErrNotFound):
+		return OutcomeNotFound, true
+	case errors.Is(err, haven.ErrConflict):
+		return OutcomeConflict, true
+	case errors.Is(err, haven.ErrForbidden):
+		return OutcomeDenied, true
+	case errors.As(err, &inv):
+		return OutcomeInvalid, true
+	}
+	return "", false
+}
+
+// touch is one audit entry a unit of work will append: what was accessed.
+type touch struct {
+	kind     haven.Kind
+	recordID string
+	personID string
+}
+
+// access runs work in a transaction scoped to p's tenant and appends one
+// audit entry per touch with the unit's outcome, in the same transaction.
+//
+// Units of work must do every check that can refuse (not found, conflict,
+// forbidden, invalid) before their first write, so that a refused unit has
+// written nothing when its refusal is recorded. Any other error rolls the
+// unit back, audit entries included: then nothing happened, and nothing is
+// returned.
+func (s *Service) access(ctx context.Context, p haven.Principal, action string, work func(tx store.Tx) ([]touch, error)) error {
+	sc := haven.ScopeOf(p)
+	var workErr error
+	err := s.st.Update(ctx, sc, func(tx store.Tx) error {
+		touches, err := work(tx)
+		outcome, recordable := outcomeOf(err)
+		if !recordable {
+			return err
+		}
+		workErr = err
+		if len(touches) == 0 {
+			touches = []touch{{}}
+		}
+		now := s.Now()
+		for _, t := range touches {
+			if _, err := tx.AppendAudit(audit.Entry{
+				Time:       now,
+				Actor:      p.ID,
+				ActorRole:  string(p.Role),
+				Action:     action,
+				Kind:       string(t.kind),
+				RecordID:   t.recordID,
+				PersonID:   t.personID,
+				Purpose:    p.Purpose,
+				Outcome:    outcome,
+				ClientAddr: p.ClientAddr,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrNoScope) {
+			return fmt.Errorf("%s: %w", action, haven.ErrForbidden)
+		}
+		return fmt.Errorf("%s: %w", action, err)
+	}
+	return workErr
+}
+
+// tenantKey returns the open tenant key for the transaction's tenant.
+func (s *Service) tenantKey(tx store.Tx) (*seal.TenantKey, error) {
+	w, err := tx.TenantKeys()
+	if err != nil {
+		return nil, err
+	}
+	return s.keys.Tenant(tx.Tenant(), seal.WrappedTenantKeys{Data: w.Data, Index: w.Index})
+}
+
+// CreateTenant registers a care organisation and makes its keys.
+func (s *Service) CreateTenant(ctx context.Context, t haven.Tenant) error {
+	var c []string
+	if t.ID == "" || t.Name == "" {
+		c = append(c, "a tenant needs an id and a name")
+	}
+	if len(c) > 0 {
+		return haven.Invalid("tenant", "%s", c[0])
+	}
+	if t.Created.IsZero() {
+		t.Created = s.Now().UTC()
+	}
+	w, err := s.keys.NewTenant(t.ID)
+	if err != nil {
+		return fmt.Errorf("create tenant: %w", err)
+	}
+	if err := s.st.CreateTenant(ctx, t, store.TenantKeys{Data: w.Data, Index: w.Index}); err != nil {
+		return err
+	}
+	return s.access(ctx, haven.SystemPrincipal(t.ID, "tenant on-boarding"), ActionTenant, func(store.Tx) ([]touch, error) {
+		return nil, nil
+	})
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/demo"
+)
+
+// demoTenant is the demo care organisation's id.
+const demoTenant = "demo"
+
+// demoWorkers is how many people are created at once during seeding.
+const demoWorkers = 16
+
+func cmdDemo(args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	var o serveOptions
+	o.register(fs)
+	people := fs.Int("people", demo.DefaultPeople, "how many synthetic people to create on first run")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := open(ctx, o.options, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	counts, err := a.seedDemo(ctx, *people, os.Stdout)
+	if err != nil {
+		return err
+	}
+	return a.serve(ctx, o, func(addr string) { a.printDemo(addr, counts) })
+}
+
+// seedDemo creates the demo organisation and its synthetic data on first
+// run, and reports what the organisation holds.
+func (a *app) seedDemo(ctx context.Context, people int, progress *os.File) (map[haven.Kind]int, error) {
+	tenants, err := a.db.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tenants {
+		if t.ID == demoTenant {
+			fmt.Fprintf(progress, "Demo organisation already set up in %s.\n", a.opt.data)
+			return nil, nil
+		}
+	}
+	if err := a.svc.CreateTenant(ctx, haven.Tenant{ID: demoTenant, Name: "Aire Valley Home Care (demo)", ODSCode: "DEMO01"}); err != nil {
+		return nil, err
+	}
+	ds := demo.Generate(demo.Options{People: people, Seed: 2022, Now: time.Now()})
+	p := operator(demoTenant, "demo set-up")
+	total := len(ds.Staff)
+	for i := range ds.People {
+		total += len(personRecords(&ds.People[i]))
+	}
+	bar := newProgress(progress, "Creating demo records", total)
+	for i := range ds.Staff {
+		if _, err := a.svc.Create(ctx, p, &ds.Staff[i]); err != nil {
+			return nil, fmt.Errorf("seed demo: %w", err)
+		}
+		bar.add(1)
+	}
+	// People are created by several workers at once so that their writes
+	// share commits; each person's own records stay in order.
+	work := make(chan *demo.PersonData)
+	errs := make(chan error, demoWorkers)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < demoWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for pd := range work {
+				for _, r := range personRecords(pd) {
+					if _, err := a.svc.Create(ctx, p, r); err != nil {
+						errs <- fmt.Errorf("seed demo: %w", err)
+						return
+					}
+					mu.Lock()
+					bar.add(1)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range ds.People {
+		select {
+		case work <- &ds.People[i]:
+		case err := <-errs:
+			close(work)
+			wg.Wait()
+			return nil, err
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	bar.done()
+	return ds.Counts(), nil
+}
+
+// personRecords lists one person's records, the person first.
+func personRecords(pd *demo.PersonData) []haven.Record {
+	out := []haven.Record{&pd.Person}
+	for i := range pd.Conditions {
+		out = append(out, &pd.Conditions[i])
+	}
+	for i := range pd.Allergies {
+		out = append(out, &pd.Allergies[i])
+	}
+	for i := range pd.Medications {
+		out = append(out, &pd.Medications[i])
+	}
+	for i := range pd.Observations {
+		out = append(out, &pd.Observations[i])
+	}
+	for i := range pd.Notes {
+		out = append(out, &pd.Notes[i])
+	}
+	for i := range pd.CarePlans {
+		out = append(out, &pd.CarePlans[i])
+	}
+	for i := range pd.CareTeams {
+		out = append(out, &pd.CareTeams[i])
+	}
+	for i := range pd.Visits {
+		out = append(out, &pd.Visits[i])
+	}
+	if pd.HomeAccess != nil {
+		out = append(out, pd.HomeAccess)
+	}
+	return out
+}
+
+func (a *app) printDemo(addr string, counts map[haven.Kind]int) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nHaven demo is running at http://%s  (health: http://%s/healthz)\n", addr, addr)
+	fmt.Fprintf(&b, "  store:        %s\n", a.storeName())
+	fmt.Fprintf(&b, "  master key:   %s (keep it private; without it the data cannot be read)\n", a.opt.data+"/"+masterKeyFile)
+	fmt.Fprintf(&b, "  organisation: %q, tenant id %q\n", "Aire Valley Home Care (demo)", demoTenant)
+	if counts != nil {
+		fmt.Fprintf(&b, "  created:      %d people, %d staff, %d visits in the next 7 days, %d home-access records,\n",
+			counts[haven.KindPerson], counts[haven.KindStaff], counts[haven.KindVisit], counts[haven.KindHomeAccess])
+		fmt.Fprintf(&b, "                %d conditions, %d medications, %d observations, %d notes, %d care plans\n",
+			counts[haven.KindCondition], counts[haven.KindMedication], counts[haven.KindObservation], counts[haven.KindNote], counts[haven.KindCarePlan])
+	}
+	fmt.Fprintf(&b, "\nSigning in: staff sign-in (with mandatory multi-factor authentication) is not in this version,\n")
+	fmt.Fprintf(&b, "so no web page shows records yet. Everything is sealed and audited; try, in another terminal:\n")
+	fmt.Fprintf(&b, "  haven audit verify --data %s\n", a.opt.data)
+	fmt.Fprintf(&b, "  haven audit who-accessed --data %s --actor system\n", a.opt.data)
+	fmt.Fprintf(&b, "Stop with Ctrl-C; a final audit checkpoint is signed on the way out.\n\n")
+	fmt.Print(b.String())
+}

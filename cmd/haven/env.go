@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	"github.com/havencare/haven/audit"
+	"github.com/havencare/haven/care"
+	"github.com/havencare/haven/seal"
+	"github.com/havencare/haven/store/postgres"
+	"github.com/havencare/haven/store/sqlite"
+	"github.com/havencare/haven/store/sqlstore"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Files in the data directory.
+const (
+	masterKeyFile = "master.key"
+	databaseFile  = "haven.db"
+	logFile       = "haven.log"
+)
+
+// options are the flags every command shares.
+type options struct {
+	data        string
+	databaseURL string
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.data, "data", "./haven-data", "data directory: master key, audit keys, embedded database")
+	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("HAVEN_DATABASE_URL"), "PostgreSQL URL (default: embedded SQLite in the data directory; env HAVEN_DATABASE_URL)")
+}
+
+// parse parses args and refuses stray arguments, so that a mistyped flag
+// is an error rather than silently ignored.
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(os.Stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitError{0}
+		}
+		return exitError{2}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "haven %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitError{2}
+	}
+	return nil
+}
+
+// app is an opened Haven: keys, store and record service.
+type app struct {
+	opt      options
+	kms      *seal.LocalKMS
+	db       *sqlstore.DB
+	svc      *care.Service
+	signer   note.Signer
+	verifier note.Verifier
+	log      *slog.Logger
+	logFile  *os.File
+}
+
+// initDataDir creates the data directory and its keys on first use.
+// It reports whether anything was created.
+func initDataDir(dir string) (bool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false, fmt.Errorf("create data directory: %w", err)
+	}
+	created := false
+	if _, err := os.Stat(filepath.Join(dir, masterKeyFile)); errors.Is(err, os.ErrNotExist) {
+		if err := seal.CreateKeyFile(filepath.Join(dir, masterKeyFile)); err != nil {
+			return false, err
+		}
+		created = true
+	}
+	if _, err := os.Stat(filepath.Join(dir, audit.SigningKeyFile)); errors.Is(err, os.ErrNotExist) {
+		if err := audit.CreateKeyFiles(dir); err != nil {
+			return false, err
+		}
+		created = true
+	}
+	return created, nil
+}
+
+// open opens the data directory's keys and the store. With create, a new
+// data directory is initialised; without it a missing one is an error.
+func open(ctx context.Context, opt options, create bool) (*app, error) {
+	if create {
+		if _, err := initDataDir(opt.data); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(filepath.Join(opt.data, masterKeyFile)); err != nil {
+		return nil, fmt.Errorf("no Haven data directory at %s (run \"haven demo\" or \"haven serve\" first, or pass --data): %w", opt.data, err)
+	}
+	a := &app{opt: opt}
+	var err error
+	if a.kms, err = seal.OpenKeyFile(filepath.Join(opt.data, masterKeyFile)); err != nil {
+		return nil, err
+	}
+	if a.signer, err = audit.LoadSigner(opt.data); err != nil {
+		return nil, err
+	}
+	if a.verifier, err = audit.LoadVerifier(opt.data); err != nil {
+		return nil, err
+	}
+	if opt.databaseURL != "" {
+		a.db, err = postgres.Open(ctx, opt.databaseURL)
+	} else {
+		a.db, err = sqlite.Open(ctx, filepath.Join(opt.data, databaseFile))
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.svc = care.New(a.db, seal.NewKeyring(a.kms))
+	a.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	return a, nil
+}
+
+// logToFile sends the structured log to stderr and to haven.log in the
+// data directory. Logs carry ids, counts and errors, never personal data.
+func (a *app) logToFile() error {
+	f, err := os.OpenFile(filepath.Join(a.opt.data, logFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	a.logFile = f
+	a.log = slog.New(slog.NewTextHandler(io.MultiWriter(os.Stderr, f), nil))
+	return nil
+}
+
+func (a *app) close() error {
+	err := a.db.Close()
+	if a.logFile != nil {
+		a.logFile.Close()
+	}
+	return err
+}
+
+func (a *app) storeName() string {
+	if a.opt.databaseURL != "" {
+		return "PostgreSQL"
+	}
+	return "SQLite (" + filepath.Join(a.opt.data, databaseFile) + ")"
+}
+
+func version() string {
+	v := "haven (devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = "haven " + bi.Main.Version + " built with " + bi.GoVersion
+	}
+	return v
+}

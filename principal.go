@@ -1,0 +1,76 @@
+package haven
+
+// Role is what a member of staff does; policy decisions start from it.
+type Role string
+
+// Tenant staff roles, then the supplier's own roles, which belong to no tenant.
+const (
+	RoleCarer       Role = "carer"
+	RoleNurse       Role = "nurse"
+	RoleClinician   Role = "clinician"
+	RoleCoordinator Role = "coordinator"
+	RoleTenantAdmin Role = "tenant-admin"
+	RoleDPO         Role = "data-protection-officer"
+
+	RoleSupplierSupport  Role = "supplier-support"
+	RoleSupplierOperator Role = "supplier-operator"
+
+	// RoleSystem is Haven acting on its own behalf: the demo seeder, imports
+	// run by an operator at the console, key rotation. It is never given to
+	// an account.
+	RoleSystem Role = "system"
+)
+
+// TenantRoles lists the roles a member of a care organisation can hold.
+var TenantRoles = []Role{RoleCarer, RoleNurse, RoleClinician, RoleCoordinator, RoleTenantAdmin, RoleDPO}
+
+// Valid reports whether r is a role Haven knows.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleCarer, RoleNurse, RoleClinician, RoleCoordinator, RoleTenantAdmin, RoleDPO,
+		RoleSupplierSupport, RoleSupplierOperator, RoleSystem:
+		return true
+	}
+	return false
+}
+
+// Principal is who is acting: an authenticated member of staff, an API client,
+// or Haven itself. Its tenant is the only source of a tenant scope.
+type Principal struct {
+	ID       string // staff or client id; "system" for Haven itself
+	TenantID string // empty for supplier staff
+	Role     Role
+	// ClientAddr is the network address the request came from, for the audit
+	// log. Empty for console commands.
+	ClientAddr string
+	// Purpose says why the access is happening (direct care, import, erasure
+	// request, ...). It is recorded with every audit entry.
+	Purpose string
+}
+
+// Scope is the tenant a storage operation is confined to. It can only be
+// made from a Principal, so the tenant always comes from who is acting and
+// never from a request parameter (invariant 2). The zero Scope is invalid
+// and every store refuses it.
+type Scope struct {
+	tenant string
+	actor  Principal
+}
+
+// ScopeOf returns the scope for p's own tenant.
+func ScopeOf(p Principal) Scope { return Scope{tenant: p.TenantID, actor: p} }
+
+// SystemPrincipal is Haven acting on a tenant's data at the console (demo
+// seeding, import, key rotation). Its actions are audited under ID "system".
+func SystemPrincipal(tenantID, purpose string) Principal {
+	return Principal{ID: "system", TenantID: tenantID, Role: RoleSystem, Purpose: purpose}
+}
+
+// Tenant returns the tenant id the scope is confined to.
+func (s Scope) Tenant() string { return s.tenant }
+
+// Actor returns the principal the scope was made for.
+func (s Scope) Actor() Principal { return s.actor }
+
+// Valid reports whether the scope names a tenant.
+func (s Scope) Valid() bool { return s.tenant != "" }

@@ -1,0 +1,82 @@
+package sqlstore
+
+// queries holds every statement, rebound for the dialect once at start-up.
+// Every statement on tenant data names tenant_id: the tenant scope is part
+// of each query, not a filter added afterwards.
+type queries struct {
+	createTenant, tenants string
+	deleteTenant          []string
+
+	tenantKeys, setTenantKeys                      string
+	personKey, putPersonKey, personKeys            string
+	get, insert, replace, del, delIndexRecord      string
+	listPerson, listKind                           string
+	erasePersonRecords, erasePersonIndex, eraseKey string
+	insertIndex, lookup                            string
+	auditHead, initHead, bumpHead, insertAudit     string
+	readHash, insertHash                           string
+	putCheckpoint, latestCheckpoint                string
+	auditByPerson, auditByAll                      string
+	auditTenants, auditEntries, auditCheckpoints   string
+}
+
+const auditColumns = `seq, at_us, actor, actor_role, action, kind, record_id, person_id, purpose, outcome, client_addr`
+
+func prepareQueries(d *Dialect) queries {
+	r := d.Rebind
+	upsert := func(table, cols, conflict, set string, n int) string {
+		ph := "?"
+		for i := 1; i < n; i++ {
+			ph += ", ?"
+		}
+		return r(`INSERT INTO ` + table + ` (` + cols + `) VALUES (` + ph + `) ON CONFLICT (` + conflict + `) DO UPDATE SET ` + set)
+	}
+	return queries{
+		createTenant: r(`INSERT INTO tenants (id, name, ods_code, created_us, data_key, index_key) VALUES (?, ?, ?, ?, ?, ?)`),
+		tenants:      r(`SELECT id, name, ods_code, created_us FROM tenants ORDER BY id`),
+		deleteTenant: []string{
+			r(`DELETE FROM blind_index WHERE tenant_id = ?`),
+			r(`DELETE FROM records WHERE tenant_id = ?`),
+			r(`DELETE FROM person_keys WHERE tenant_id = ?`),
+			r(`DELETE FROM tenants WHERE id = ?`),
+		},
+
+		tenantKeys:    r(`SELECT data_key, index_key FROM tenants WHERE id = ?`),
+		setTenantKeys: r(`UPDATE tenants SET data_key = ?, index_key = ? WHERE id = ?`),
+		personKey:     r(`SELECT wrapped FROM person_keys WHERE tenant_id = ? AND person_id = ?`),
+		putPersonKey:  upsert("person_keys", "tenant_id, person_id, wrapped", "tenant_id, person_id", "wrapped = excluded.wrapped", 3),
+		personKeys:    r(`SELECT person_id, wrapped FROM person_keys WHERE tenant_id = ? ORDER BY person_id`),
+
+		get:            r(`SELECT person_id, version, sealed, updated_us FROM records WHERE tenant_id = ? AND kind = ? AND id = ?`),
+		insert:         r(`INSERT INTO records (tenant_id, kind, id, person_id, version, sealed, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		replace:        r(`UPDATE records SET version = ?, sealed = ?, updated_us = ?, person_id = ? WHERE tenant_id = ? AND kind = ? AND id = ? AND version = ?`),
+		del:            r(`DELETE FROM records WHERE tenant_id = ? AND kind = ? AND id = ?`),
+		delIndexRecord: r(`DELETE FROM blind_index WHERE tenant_id = ? AND kind = ? AND record_id = ?`),
+		listPerson:     r(`SELECT kind, id, person_id, version, sealed, updated_us FROM records WHERE tenant_id = ? AND person_id = ? ORDER BY kind, id`),
+		listKind:       r(`SELECT kind, id, person_id, version, sealed, updated_us FROM records WHERE tenant_id = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?`),
+
+		erasePersonRecords: r(`DELETE FROM records WHERE tenant_id = ? AND (person_id = ? OR (kind = 'person' AND id = ?))`),
+		erasePersonIndex:   r(`DELETE FROM blind_index WHERE tenant_id = ? AND person_id = ?`),
+		eraseKey:           r(`DELETE FROM person_keys WHERE tenant_id = ? AND person_id = ?`),
+
+		insertIndex: r(`INSERT INTO blind_index (tenant_id, field, digest, kind, record_id, person_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		lookup:      r(`SELECT kind, record_id, person_id FROM blind_index WHERE tenant_id = ? AND field = ? AND digest = ? ORDER BY kind, record_id LIMIT ?`),
+
+		auditHead:   r(`SELECT size FROM audit_heads WHERE tenant_id = ?` + d.RowLock),
+		initHead:    r(`INSERT INTO audit_heads (tenant_id, size) VALUES (?, 0) ON CONFLICT DO NOTHING`),
+		bumpHead:    r(`UPDATE audit_heads SET size = size + 1 WHERE tenant_id = ? AND size = ?`),
+		insertAudit: r(`INSERT INTO audit_entries (tenant_id, ` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		readHash:    r(`SELECT hash FROM audit_hashes WHERE tenant_id = ? AND idx = ?`),
+		insertHash:  r(`INSERT INTO audit_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)`),
+
+		putCheckpoint:    r(`INSERT INTO audit_checkpoints (tenant_id, size, signed, created_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		latestCheckpoint: r(`SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints WHERE tenant_id = ?`),
+
+		auditByPerson: r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND person_id = ? AND at_us >= ? AND at_us < ? ORDER BY seq`),
+		auditByAll:    r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND at_us >= ? AND at_us < ? ORDER BY seq`),
+
+		auditTenants:     r(`SELECT tenant_id FROM audit_heads UNION SELECT id FROM tenants ORDER BY 1`),
+		auditEntries:     r(`SELECT tenant_id, ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? ORDER BY seq`),
+		auditCheckpoints: r(`SELECT signed FROM audit_checkpoints WHERE tenant_id = ? ORDER BY size`),
+	}
+}

@@ -1,0 +1,295 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/audit"
+	"github.com/havencare/haven/store"
+)
+
+// maxBatch bounds how many units of work share one commit. Larger batches
+// amortise the commit's fsync further but make each caller wait longer.
+const maxBatch = 128
+
+// DB is a store.Store over database/sql.
+type DB struct {
+	db *sql.DB
+	d  *Dialect
+	q  queries
+
+	committers []chan *job
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
+	closed     chan struct{}
+}
+
+// job is one caller's unit of work waiting for a batch.
+type job struct {
+	ctx    context.Context
+	tenant string
+	fn     func(store.Tx) error
+	done   chan error
+}
+
+// Open migrates db to the newest schema and starts the committers.
+func Open(ctx context.Context, db *sql.DB, d *Dialect) (*DB, error) {
+	s := &DB{db: db, d: d, q: prepareQueries(d), closed: make(chan struct{})}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	n := max(d.Committers, 1)
+	for i := 0; i < n; i++ {
+		ch := make(chan *job, maxBatch)
+		s.committers = append(s.committers, ch)
+		s.wg.Add(1)
+		go s.commitLoop(ch)
+	}
+	return s, nil
+}
+
+// SQL returns the underlying database for tests that attack it directly.
+func (s *DB) SQL() *sql.DB { return s.db }
+
+// Dialect returns the store's dialect.
+func (s *DB) Dialect() *Dialect { return s.d }
+
+func (s *DB) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for v, m := range s.d.Migrations {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.d.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), v+1).Scan(&n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.Rebind(`INSERT INTO schema_migrations (version, applied_us) VALUES (?, ?)`), v+1, time.Now().UnixMicro()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion reports the newest applied migration.
+func (s *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
+}
+
+// CreateTenant implements store.Store.
+func (s *DB) CreateTenant(ctx context.Context, t haven.Tenant, keys store.TenantKeys) error {
+	if t.ID == "" {
+		return store.ErrNoScope
+	}
+	_, err := s.db.ExecContext(ctx, s.q.createTenant, t.ID, t.Name, t.ODSCode, t.Created.UnixMicro(), keys.Data, keys.Index)
+	if err != nil {
+		if s.d.IsUniqueViolation(err) {
+			return fmt.Errorf("create tenant %s: %w", t.ID, haven.ErrConflict)
+		}
+		return fmt.Errorf("create tenant %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// Tenants implements store.Store.
+func (s *DB) Tenants(ctx context.Context) ([]haven.Tenant, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.tenants)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []haven.Tenant
+	for rows.Next() {
+		var t haven.Tenant
+		var us int64
+		if err := rows.Scan(&t.ID, &t.Name, &t.ODSCode, &us); err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		t.Created = time.UnixMicro(us).UTC()
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteTenant implements store.Store.
+func (s *DB) DeleteTenant(ctx context.Context, tenantID string) error {
+	if tenantID == "" {
+		return store.ErrNoScope
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete tenant: %w", err)
+	}
+	defer tx.Rollback()
+	if s.d.EnterTenant != nil {
+		if err := s.d.EnterTenant(ctx, tx, tenantID); err != nil {
+			return fmt.Errorf("delete tenant: %w", err)
+		}
+	}
+	for _, q := range s.q.deleteTenant {
+		if _, err := tx.ExecContext(ctx, q, tenantID); err != nil {
+			return fmt.Errorf("delete tenant: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Update implements store.Store. The work is queued for the committer that
+// owns the tenant and runs inside a savepoint of a shared transaction.
+func (s *DB) Update(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) error {
+	if !sc.Valid() {
+		return store.ErrNoScope
+	}
+	j := &job{ctx: ctx, tenant: sc.Tenant(), fn: fn, done: make(chan error, 1)}
+	ch := s.committers[committerFor(sc.Tenant(), len(s.committers))]
+	select {
+	case <-s.closed:
+		return errors.New("store closed")
+	case ch <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome whatever the context says: the
+	// caller must not act as if the work did not happen if it did.
+	return <-j.done
+}
+
+func committerFor(tenant string, n int) int {
+	if n == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(tenant))
+	return int(h.Sum32() % uint32(n))
+}
+
+// commitLoop gathers queued jobs into batches and commits each batch once.
+func (s *DB) commitLoop(ch chan *job) {
+	defer s.wg.Done()
+	batch := make([]*job, 0, maxBatch)
+	for {
+		var first *job
+		select {
+		case first = <-ch:
+		case <-s.closed:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case j := <-ch:
+					s.runBatch([]*job{j})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-ch:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+// runBatch runs each job in its own savepoint, then commits once. A job
+// whose work fails is rolled back to its savepoint alone; if the commit
+// fails, every job in the batch fails (nothing was kept, nothing is
+// released: fail closed).
+func (s *DB) runBatch(batch []*job) {
+	results := make([]error, len(batch))
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		for _, j := range batch {
+			j.done <- fmt.Errorf("begin transaction: %w", err)
+		}
+		return
+	}
+	anyOK := false
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		results[i] = s.runJob(ctx, tx, j)
+		if results[i] == nil {
+			anyOK = true
+		}
+	}
+	if !anyOK {
+		tx.Rollback()
+	} else if err := tx.Commit(); err != nil {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = fmt.Errorf("commit: %w: %w", haven.ErrAuditUnavailable, err)
+			}
+		}
+	}
+	for i, j := range batch {
+		j.done <- results[i]
+	}
+}
+
+func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unit of work panicked: %v", r)
+		}
+		if err != nil {
+			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT job"); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
+		}
+		if _, relErr := tx.ExecContext(ctx, "RELEASE SAVEPOINT job"); relErr != nil && err == nil {
+			err = fmt.Errorf("release savepoint: %w", relErr)
+		}
+	}()
+	if s.d.EnterTenant != nil {
+		if err := s.d.EnterTenant(ctx, tx, j.tenant); err != nil {
+			return fmt.Errorf("enter tenant: %w", err)
+		}
+	}
+	return j.fn(&txn{ctx: j.ctx, tx: tx, s: s, tenant: j.tenant})
+}
+
+// Close implements store.Store.
+func (s *DB) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.wg.Wait()
+	return s.db.Close()
+}
+
+// AuditSource implements store.Store.
+func (s *DB) AuditSource() audit.Source { return &auditSource{s: s} }

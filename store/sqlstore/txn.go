@@ -1,0 +1,408 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/audit"
+	"github.com/havencare/haven/store"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// txn is a store.Tx: one job's view of a batch transaction, confined to one
+// tenant. The tenant is fixed when the job is queued and every statement
+// passes it as its first parameter.
+type txn struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	s      *DB
+	tenant string
+}
+
+var _ store.Tx = (*txn)(nil)
+
+func (t *txn) Tenant() string { return t.tenant }
+
+func (t *txn) exec(q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, q, args...)
+}
+
+func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, q, args...)
+}
+
+func (t *txn) row(q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, q, args...)
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, haven.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (t *txn) TenantKeys() (store.TenantKeys, error) {
+	var k store.TenantKeys
+	err := t.row(t.s.q.tenantKeys, t.tenant).Scan(&k.Data, &k.Index)
+	if err != nil {
+		return k, notFound(err, "tenant keys")
+	}
+	return k, nil
+}
+
+func (t *txn) SetTenantKeys(k store.TenantKeys) error {
+	res, err := t.exec(t.s.q.setTenantKeys, k.Data, k.Index, t.tenant)
+	if err != nil {
+		return fmt.Errorf("set tenant keys: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("set tenant keys: %w", haven.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *txn) PersonKey(personID string) ([]byte, error) {
+	var w []byte
+	if err := t.row(t.s.q.personKey, t.tenant, personID).Scan(&w); err != nil {
+		return nil, notFound(err, "person key")
+	}
+	return w, nil
+}
+
+func (t *txn) PutPersonKey(personID string, wrapped []byte) error {
+	if _, err := t.exec(t.s.q.putPersonKey, t.tenant, personID, wrapped); err != nil {
+		return fmt.Errorf("put person key: %w", err)
+	}
+	return nil
+}
+
+func (t *txn) PersonKeys(fn func(string, []byte) error) error {
+	rows, err := t.query(t.s.q.personKeys, t.tenant)
+	if err != nil {
+		return fmt.Errorf("list person keys: %w", err)
+	}
+	type pk struct {
+		id string
+		w  []byte
+	}
+	var all []pk
+	for rows.Next() {
+		var k pk
+		if err := rows.Scan(&k.id, &k.w); err != nil {
+			rows.Close()
+			return fmt.Errorf("list person keys: %w", err)
+		}
+		all = append(all, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list person keys: %w", err)
+	}
+	// fn may write (re-wrap), so it runs after the cursor is closed.
+	for _, k := range all {
+		if err := fn(k.id, k.w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) Get(kind haven.Kind, id string) (store.Row, error) {
+	r := store.Row{Kind: kind, ID: id}
+	var us int64
+	err := t.row(t.s.q.get, t.tenant, string(kind), id).Scan(&r.PersonID, &r.Version, &r.Sealed, &us)
+	if err != nil {
+		return store.Row{}, notFound(err, "get "+string(kind))
+	}
+	r.Updated = time.UnixMicro(us).UTC()
+	return r, nil
+}
+
+func (t *txn) Insert(r store.Row) error {
+	if r.Version != 1 {
+		return fmt.Errorf("insert %s: new rows start at version 1", r.Kind)
+	}
+	_, err := t.exec(t.s.q.insert, t.tenant, string(r.Kind), r.ID, r.PersonID, r.Version, r.Sealed, r.Updated.UnixMicro())
+	if err != nil {
+		if t.s.d.IsUniqueViolation(err) {
+			return fmt.Errorf("insert %s: %w", r.Kind, haven.ErrConflict)
+		}
+		return fmt.Errorf("insert %s: %w", r.Kind, err)
+	}
+	return nil
+}
+
+func (t *txn) Replace(r store.Row) error {
+	res, err := t.exec(t.s.q.replace, r.Version, r.Sealed, r.Updated.UnixMicro(), r.PersonID, t.tenant, string(r.Kind), r.ID, r.Version-1)
+	if err != nil {
+		return fmt.Errorf("replace %s: %w", r.Kind, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		if _, err := t.Get(r.Kind, r.ID); err != nil {
+			return fmt.Errorf("replace %s: %w", r.Kind, err)
+		}
+		return fmt.Errorf("replace %s: %w", r.Kind, haven.ErrConflict)
+	}
+	return nil
+}
+
+func (t *txn) Delete(kind haven.Kind, id string) error {
+	res, err := t.exec(t.s.q.del, t.tenant, string(kind), id)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", kind, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("delete %s: %w", kind, haven.ErrNotFound)
+	}
+	if _, err := t.exec(t.s.q.delIndexRecord, t.tenant, string(kind), id); err != nil {
+		return fmt.Errorf("delete %s index: %w", kind, err)
+	}
+	return nil
+}
+
+func scanRows(what string, rows *sql.Rows, err error) ([]store.Row, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []store.Row
+	for rows.Next() {
+		var r store.Row
+		var kind string
+		var us int64
+		if err := rows.Scan(&kind, &r.ID, &r.PersonID, &r.Version, &r.Sealed, &us); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		r.Kind = haven.Kind(kind)
+		r.Updated = time.UnixMicro(us).UTC()
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+func (t *txn) ListPerson(personID string, kinds ...haven.Kind) ([]store.Row, error) {
+	rows, err := t.query(t.s.q.listPerson, t.tenant, personID)
+	all, err := scanRows("list person", rows, err)
+	if err != nil || len(kinds) == 0 {
+		return all, err
+	}
+	out := all[:0]
+	for _, r := range all {
+		for _, k := range kinds {
+			if r.Kind == k {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (t *txn) ListKind(kind haven.Kind, after string, limit int) ([]store.Row, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := t.query(t.s.q.listKind, t.tenant, string(kind), after, limit)
+	return scanRows("list "+string(kind), rows, err)
+}
+
+func (t *txn) ErasePerson(personID string) error {
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{t.s.q.erasePersonRecords, []any{t.tenant, personID, personID}},
+		{t.s.q.erasePersonIndex, []any{t.tenant, personID}},
+		{t.s.q.eraseKey, []any{t.tenant, personID}},
+	} {
+		if _, err := t.exec(q.sql, q.args...); err != nil {
+			return fmt.Errorf("erase person: %w", err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) SetIndex(kind haven.Kind, id, personID string, entries []store.IndexEntry) error {
+	if _, err := t.exec(t.s.q.delIndexRecord, t.tenant, string(kind), id); err != nil {
+		return fmt.Errorf("set index: %w", err)
+	}
+	for _, e := range entries {
+		if _, err := t.exec(t.s.q.insertIndex, t.tenant, e.Field, e.Digest, string(kind), id, personID); err != nil {
+			return fmt.Errorf("set index: %w", err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) Lookup(field string, digest []byte, limit int) ([]store.IndexHit, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := t.query(t.s.q.lookup, t.tenant, field, digest, limit)
+	if err != nil {
+		return nil, fmt.Errorf("lookup: %w", err)
+	}
+	defer rows.Close()
+	var out []store.IndexHit
+	for rows.Next() {
+		var h store.IndexHit
+		var kind string
+		if err := rows.Scan(&kind, &h.ID, &h.PersonID); err != nil {
+			return nil, fmt.Errorf("lookup: %w", err)
+		}
+		h.Kind = haven.Kind(kind)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// AppendAudit implements store.Tx: it takes the next index of the tenant's
+// log, stores the entry and the Merkle tree hashes it completes
+// (golang.org/x/mod/sumdb/tlog's storage layout) and advances the head, all
+// inside the caller's transaction.
+func (t *txn) AppendAudit(e audit.Entry) (int64, error) {
+	size, err := t.AuditSize()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
+	}
+	if size == 0 {
+		if _, err := t.exec(t.s.q.initHead, t.tenant); err != nil {
+			return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
+		}
+	}
+	e.Tenant = t.tenant
+	e.Seq = size
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	hashes, err := audit.StoredHashes(e, t.AuditHashes())
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
+	}
+	if _, err := t.exec(t.s.q.insertAudit, t.tenant, e.Seq, e.Time.UnixMicro(), e.Actor, e.ActorRole, e.Action,
+		e.Kind, e.RecordID, e.PersonID, e.Purpose, e.Outcome, e.ClientAddr); err != nil {
+		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
+	}
+	base := audit.HashIndex(size)
+	for i, h := range hashes {
+		if _, err := t.exec(t.s.q.insertHash, t.tenant, base+int64(i), h[:]); err != nil {
+			return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
+		}
+	}
+	res, err := t.exec(t.s.q.bumpHead, t.tenant, size)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return 0, fmt.Errorf("%w: the log moved during the append", haven.ErrAuditUnavailable)
+	}
+	return size, nil
+}
+
+func (t *txn) AuditSize() (int64, error) {
+	var size int64
+	err := t.row(t.s.q.auditHead, t.tenant).Scan(&size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audit head: %w", err)
+	}
+	return size, nil
+}
+
+func (t *txn) AuditHashes() tlog.HashReader { return hashReader{t} }
+
+type hashReader struct{ t *txn }
+
+func (h hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		var b []byte
+		if err := h.t.row(h.t.s.q.readHash, h.t.tenant, idx).Scan(&b); err != nil {
+			return nil, notFound(err, fmt.Sprintf("audit hash %d", idx))
+		}
+		if len(b) != tlog.HashSize {
+			return nil, fmt.Errorf("audit hash %d: stored hash has %d bytes", idx, len(b))
+		}
+		copy(out[i][:], b)
+	}
+	return out, nil
+}
+
+func (t *txn) PutCheckpoint(size int64, signed []byte) error {
+	if _, err := t.exec(t.s.q.putCheckpoint, t.tenant, size, signed, time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("put checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (t *txn) LatestCheckpoint() (int64, error) {
+	var n int64
+	if err := t.row(t.s.q.latestCheckpoint, t.tenant).Scan(&n); err != nil {
+		return 0, fmt.Errorf("latest checkpoint: %w", err)
+	}
+	return n, nil
+}
+
+func (t *txn) AuditEntries(q store.AuditQuery) ([]audit.Entry, error) {
+	since, until := int64(0), time.Now().Add(time.Minute).UnixMicro()
+	if !q.Since.IsZero() {
+		since = q.Since.UnixMicro()
+	}
+	if !q.Until.IsZero() {
+		until = q.Until.UnixMicro()
+	}
+	var rows *sql.Rows
+	var err error
+	if q.PersonID != "" {
+		rows, err = t.query(t.s.q.auditByPerson, t.tenant, q.PersonID, since, until)
+	} else {
+		rows, err = t.query(t.s.q.auditByAll, t.tenant, since, until)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit entries: %w", err)
+	}
+	defer rows.Close()
+	actors := map[string]bool{}
+	for _, a := range q.Actors {
+		actors[strings.TrimSpace(a)] = true
+	}
+	var out []audit.Entry
+	for rows.Next() {
+		e, err := scanEntry(rows, t.tenant)
+		if err != nil {
+			return nil, fmt.Errorf("audit entries: %w", err)
+		}
+		if len(actors) > 0 && !actors[e.Actor] {
+			continue
+		}
+		out = append(out, e)
+		if q.Limit > 0 && len(out) >= q.Limit {
+			break
+		}
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanEntry(r scanner, tenant string) (audit.Entry, error) {
+	e := audit.Entry{Tenant: tenant}
+	var us int64
+	err := r.Scan(&e.Seq, &us, &e.Actor, &e.ActorRole, &e.Action, &e.Kind, &e.RecordID, &e.PersonID, &e.Purpose, &e.Outcome, &e.ClientAddr)
+	e.Time = time.UnixMicro(us).UTC()
+	return e, err
+}
+
+func timeFromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

@@ -1,0 +1,146 @@
+// Package store defines how Haven keeps records: sealed rows, blind-index
+// rows, wrapped keys and the audit log, always inside a tenant scope.
+//
+// A store never sees plaintext personal data. It holds what the seal package
+// produced (ciphertexts and wrapped keys) and the audit log. The record
+// service in package care decides what to seal and what to record; a store
+// decides only how to keep it. Two implementations share one SQL core
+// (store/sqlstore): SQLite, the embedded default, and PostgreSQL. Both must
+// pass the contract suite in store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/audit"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ErrNoScope is returned when a store call is made without a tenant scope.
+// Every call that can touch personal data needs one (invariant 2).
+var ErrNoScope = errors.New("store: no tenant scope")
+
+// Row is one sealed record as stored. Kind, ID, PersonID and Version are
+// the only plaintext; they are random identifiers and counters, never
+// personal data.
+type Row struct {
+	Kind     haven.Kind
+	ID       string
+	PersonID string // "" for tenant-level records such as staff
+	Version  int64  // starts at 1, +1 per update; bound into the ciphertext
+	Sealed   []byte
+	Updated  time.Time
+}
+
+// IndexEntry is one keyed blind-index value for a record: an HMAC of a
+// normalised field value, so exact-match search works without plaintext.
+type IndexEntry struct {
+	Field  string
+	Digest []byte
+}
+
+// IndexHit names a record found through a blind index.
+type IndexHit struct {
+	Kind     haven.Kind
+	ID       string
+	PersonID string
+}
+
+// TenantKeys are a tenant's wrapped keysets, as the seal package made them.
+type TenantKeys struct {
+	Data  []byte
+	Index []byte
+}
+
+// AuditQuery selects audit entries for the blast-radius questions: whose
+// data did these accounts see, and who saw this person's data.
+type AuditQuery struct {
+	Actors   []string  // any of these actors; empty means any actor
+	PersonID string    // entries about this person; empty means any
+	Since    time.Time // inclusive; zero means the beginning
+	Until    time.Time // exclusive; zero means now
+	Limit    int       // 0 means no limit
+}
+
+// Store is a tenant-scoped record store.
+type Store interface {
+	// CreateTenant registers a care organisation with its wrapped keys.
+	// Tenants are the supplier's business, so this takes no scope.
+	CreateTenant(ctx context.Context, t haven.Tenant, keys TenantKeys) error
+	// Tenants lists every tenant (no personal data).
+	Tenants(ctx context.Context) ([]haven.Tenant, error)
+	// Update runs fn in one read-write transaction confined to s. If fn
+	// returns an error, nothing fn wrote is kept. Transactions of many
+	// callers may be committed together (group commit); Update returns only
+	// after the commit that holds fn's writes and audit entries succeeded.
+	Update(ctx context.Context, s haven.Scope, fn func(Tx) error) error
+	// DeleteTenant removes every row of a tenant, including its keys:
+	// off-boarding by crypto-shredding.
+	DeleteTenant(ctx context.Context, tenantID string) error
+	// AuditSource gives offline, read-only access to every tenant's audit
+	// log for verification. It returns no personal data.
+	AuditSource() audit.Source
+	// Close waits for pending commits and closes the database.
+	Close() error
+}
+
+// Tx is a transaction confined to one tenant. Every method acts only on
+// that tenant's rows; there is no way to name another tenant.
+type Tx interface {
+	// Tenant is the id of the tenant the transaction is confined to.
+	Tenant() string
+
+	TenantKeys() (TenantKeys, error)
+	SetTenantKeys(TenantKeys) error
+
+	// PersonKey returns a person's wrapped key, or haven.ErrNotFound.
+	PersonKey(personID string) ([]byte, error)
+	PutPersonKey(personID string, wrapped []byte) error
+	// PersonKeys calls fn for every person key of the tenant (rotation).
+	PersonKeys(fn func(personID string, wrapped []byte) error) error
+
+	// Get returns the row, or haven.ErrNotFound when it does not exist in
+	// this tenant (whether or not it exists elsewhere).
+	Get(kind haven.Kind, id string) (Row, error)
+	// Insert adds a new row with Version 1; haven.ErrConflict if the id is
+	// already taken in this tenant.
+	Insert(r Row) error
+	// Replace stores r over the row with version r.Version-1, or returns
+	// haven.ErrConflict if the stored version differs.
+	Replace(r Row) error
+	// Delete removes one row and its blind-index entries.
+	Delete(kind haven.Kind, id string) error
+	// ListPerson returns every row about one person, of the given kinds
+	// (all kinds if none are given), ordered by kind then id.
+	ListPerson(personID string, kinds ...haven.Kind) ([]Row, error)
+	// ListKind returns up to limit rows of one kind with id > after.
+	ListKind(kind haven.Kind, after string, limit int) ([]Row, error)
+	// ErasePerson removes every row, blind-index entry and the key of one
+	// person. Once the key is gone, copies of the ciphertext (backups,
+	// WAL) can never be opened again: crypto-shredding.
+	ErasePerson(personID string) error
+
+	// SetIndex replaces the blind-index entries of one record.
+	SetIndex(kind haven.Kind, id, personID string, entries []IndexEntry) error
+	// Lookup finds records whose indexed field has exactly this digest.
+	Lookup(field string, digest []byte, limit int) ([]IndexHit, error)
+
+	// AppendAudit adds e to the tenant's audit log and returns its index.
+	// The entry commits or rolls back with everything else in the
+	// transaction; if it cannot be written the transaction fails.
+	AppendAudit(e audit.Entry) (int64, error)
+	// AuditSize is the number of entries in the tenant's log.
+	AuditSize() (int64, error)
+	// AuditHashes reads the tenant's stored Merkle tree hashes.
+	AuditHashes() tlog.HashReader
+	// PutCheckpoint stores a signed checkpoint of the tenant's log.
+	PutCheckpoint(size int64, signed []byte) error
+	// LatestCheckpoint returns the newest checkpoint's size (0 if none).
+	LatestCheckpoint() (int64, error)
+	// AuditEntries returns the tenant's audit entries matching q, oldest
+	// first.
+	AuditEntries(q AuditQuery) ([]audit.Entry, error)
+}

@@ -1,0 +1,314 @@
+package haven
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Field size limits. They are generous for real care records and small
+// enough that one record cannot be used to exhaust memory or storage.
+const (
+	MaxShortField  = 200       // names, codes, phone numbers, statuses
+	MaxLongField   = 2000      // instructions, hazards, goals, tasks
+	MaxNoteText    = 20000     // one clinical note
+	MaxListLength  = 100       // goals, tasks, team members, address lines
+	MaxRecordBytes = 64 * 1024 // one encoded record
+)
+
+// earliestBirth bounds birth dates: nobody alive was born before it.
+var earliestBirth = MustDate("1880-01-01")
+
+// Decode parses one record of kind k from JSON, rejecting unknown fields,
+// trailing data and oversize input, and validates it. Nothing is stored by
+// Decode; a record that fails here can never be half-written.
+func Decode(k Kind, data []byte) (Record, error) {
+	if len(data) > MaxRecordBytes {
+		return nil, Invalid("", "record is %d bytes; the limit is %d", len(data), MaxRecordBytes)
+	}
+	r, ok := New(k)
+	if !ok {
+		return nil, Invalid("kind", "unknown record kind %q", k)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(r); err != nil {
+		return nil, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, Invalid("", "unexpected data after the record")
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// jsonError turns encoding/json's errors into plain-English InvalidErrors.
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var inv *InvalidError
+	switch {
+	case errors.As(err, &inv):
+		return inv
+	case errors.As(err, &syn):
+		return Invalid("", "malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return Invalid(typ.Field, "expected %s", typ.Type)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return Invalid("", "record is empty or truncated")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field")
+	}
+	// A Date's own message is already plain English.
+	return Invalid("", "%s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// checker accumulates the first validation failure so Validate methods read
+// as a list of rules.
+type checker struct{ err error }
+
+func (c *checker) fail(field, format string, args ...any) {
+	if c.err == nil {
+		c.err = Invalid(field, format, args...)
+	}
+}
+
+func (c *checker) text(field, v string, max int, required bool) {
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		c.fail(field, "is required")
+	case len(v) > max:
+		c.fail(field, "is %d bytes; the limit is %d", len(v), max)
+	case !utf8.ValidString(v):
+		c.fail(field, "is not valid UTF-8")
+	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }):
+		c.fail(field, "contains control characters")
+	}
+}
+
+func (c *checker) list(field string, vs []string, max int) {
+	if len(vs) > MaxListLength {
+		c.fail(field, "has %d entries; the limit is %d", len(vs), MaxListLength)
+	}
+	for i, v := range vs {
+		c.text(fmt.Sprintf("%s[%d]", field, i), v, max, true)
+	}
+}
+
+func (c *checker) id(field, v string) {
+	c.text(field, v, 64, true)
+	if c.err == nil && strings.ContainsFunc(v, func(r rune) bool {
+		return !(r == '-' || r == '.' || r == '_' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z'))
+	}) {
+		c.fail(field, "may contain only letters, digits, '-', '.' and '_'")
+	}
+}
+
+func (c *checker) oneOf(field, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	c.fail(field, "must be one of %s", strings.Join(allowed, ", "))
+}
+
+func (c *checker) window(startField string, start, end time.Time) {
+	switch {
+	case start.IsZero():
+		c.fail(startField, "is required")
+	case !end.After(start):
+		c.fail("end", "must be after start")
+	case end.Sub(start) > 24*time.Hour:
+		c.fail("end", "a visit cannot last more than 24 hours")
+	}
+}
+
+// NormalizePhone reduces a UK phone number to its digits in national form
+// ("+44 7700 900123" becomes "07700900123") so that search finds it however
+// it was typed.
+func NormalizePhone(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	d := b.String()
+	if strings.HasPrefix(strings.TrimSpace(s), "+44") && strings.HasPrefix(d, "44") {
+		d = "0" + strings.TrimPrefix(d, "44")
+	}
+	return d
+}
+
+// NormalizeName folds a name for exact-match search: case and surrounding
+// or repeated spaces do not matter.
+func NormalizeName(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+func (r *Person) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	r.NHSNumber = NormalizeNHSNumber(r.NHSNumber)
+	if !ValidNHSNumber(r.NHSNumber) {
+		c.fail("nhsNumber", "%q is not a valid NHS number (10 digits with a modulus 11 check digit)", r.NHSNumber)
+	}
+	c.text("given", r.Given, MaxShortField, true)
+	c.text("family", r.Family, MaxShortField, true)
+	switch {
+	case r.BirthDate.IsZero():
+		c.fail("birthDate", "is required")
+	case r.BirthDate.Time().After(time.Now()):
+		c.fail("birthDate", "is in the future")
+	case earliestBirth.After(r.BirthDate):
+		c.fail("birthDate", "is before %s", earliestBirth)
+	}
+	c.oneOf("gender", r.Gender, "male", "female", "other", "unknown")
+	c.list("address.lines", r.Address.Lines, MaxShortField)
+	c.text("address.city", r.Address.City, MaxShortField, false)
+	c.text("address.postcode", r.Address.Postcode, 10, false)
+	c.text("phone", r.Phone, MaxShortField, false)
+	if r.Phone != "" {
+		if n := len(NormalizePhone(r.Phone)); n < 10 || n > 11 {
+			c.fail("phone", "is not a UK phone number")
+		}
+	}
+	c.text("gpPractice", r.GPPractice, MaxShortField, false)
+	return c.err
+}
+
+func (r *Condition) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.text("code", r.Code, MaxShortField, true)
+	c.text("display", r.Display, MaxShortField, true)
+	c.oneOf("status", r.Status, "active", "recurrence", "relapse", "inactive", "remission", "resolved")
+	return c.err
+}
+
+func (r *Allergy) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.text("substance", r.Substance, MaxShortField, true)
+	c.text("reaction", r.Reaction, MaxShortField, false)
+	if r.Severity != "" {
+		c.oneOf("severity", r.Severity, "mild", "moderate", "severe")
+	}
+	return c.err
+}
+
+func (r *Medication) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.text("name", r.Name, MaxShortField, true)
+	c.text("dose", r.Dose, MaxShortField, true)
+	c.text("frequency", r.Frequency, MaxShortField, true)
+	c.text("route", r.Route, MaxShortField, false)
+	if !r.End.IsZero() && r.Start.After(r.End) {
+		c.fail("end", "is before start")
+	}
+	return c.err
+}
+
+func (r *Observation) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.text("code", r.Code, MaxShortField, true)
+	c.text("display", r.Display, MaxShortField, true)
+	c.text("unit", r.Unit, MaxShortField, false)
+	if r.At.IsZero() {
+		c.fail("at", "is required")
+	}
+	return c.err
+}
+
+func (r *Note) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.id("authorId", r.AuthorID)
+	c.text("text", r.Text, MaxNoteText, true)
+	if r.At.IsZero() {
+		c.fail("at", "is required")
+	}
+	return c.err
+}
+
+func (r *CarePlan) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.text("title", r.Title, MaxShortField, true)
+	c.list("goals", r.Goals, MaxLongField)
+	c.list("activities", r.Activities, MaxLongField)
+	if r.Start.IsZero() {
+		c.fail("start", "is required")
+	}
+	return c.err
+}
+
+func (r *CareTeam) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.text("name", r.Name, MaxShortField, true)
+	if len(r.StaffIDs) > MaxListLength {
+		c.fail("staffIds", "has %d entries; the limit is %d", len(r.StaffIDs), MaxListLength)
+	}
+	for i, s := range r.StaffIDs {
+		c.id(fmt.Sprintf("staffIds[%d]", i), s)
+	}
+	return c.err
+}
+
+func (r *Visit) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.id("staffId", r.StaffID)
+	c.window("start", r.Start, r.End)
+	c.oneOf("status", r.Status, "planned", "in-progress", "completed", "cancelled", "missed")
+	c.list("tasks", r.Tasks, MaxLongField)
+	return c.err
+}
+
+func (r *HomeAccess) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.id("personId", r.PersonID)
+	c.text("keySafeCode", r.KeySafeCode, 32, false)
+	c.text("entryInstructions", r.EntryInstructions, MaxLongField, false)
+	c.text("hazards", r.Hazards, MaxLongField, false)
+	if r.KeySafeCode == "" && r.EntryInstructions == "" {
+		c.fail("", "home access needs a key-safe code or entry instructions")
+	}
+	return c.err
+}
+
+func (r *Staff) Validate() error {
+	var c checker
+	c.id("id", r.ID)
+	c.text("name", r.Name, MaxShortField, true)
+	if !r.Role.Valid() || r.Role == RoleSystem || r.Role == RoleSupplierOperator || r.Role == RoleSupplierSupport {
+		c.fail("role", "must be one of carer, nurse, clinician, coordinator, tenant-admin, data-protection-officer")
+	}
+	c.text("email", r.Email, MaxShortField, true)
+	if c.err == nil && !strings.Contains(r.Email, "@") {
+		c.fail("email", "is not an email address")
+	}
+	c.text("team", r.Team, MaxShortField, false)
+	return c.err
+}
