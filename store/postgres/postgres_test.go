@@ -10,8 +10,12 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, storetest.Harness{Open: func(t *testing.T) (*sqlstore.DB, *sql.DB) {
-		db := pgtest.Open(t)
-		return db, pgtest.Superuser(t, db)
-	}})
+	storetest.Run(t, harness)
 }
+
+func BenchmarkPersonRead(b *testing.B) { storetest.Bench(b, harness) }
+
+var harness = storetest.Harness{Open: func(t testing.TB) (*sqlstore.DB, *sql.DB) {
+	db := pgtest.Open(t)
+	return db, pgtest.Superuser(t, db)
+}}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/havencare/haven/store/sqlstore"
 	"modernc.org/sqlite"
@@ -37,17 +38,39 @@ var Dialect = &sqlstore.Dialect{
 	Committers: 1,
 }
 
-// Open opens (creating if needed) the database file at path.
-//
-// synchronous=FULL makes every commit durable before Haven answers: an
-// audit entry that was acknowledged must survive a power cut. Group commit
-// in sqlstore pays that fsync once per batch rather than once per request.
+// Options tune the embedded store.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting: "FULL" (the default)
+	// makes every commit durable before Haven answers, so an acknowledged
+	// audit entry survives a power cut; group commit pays that fsync once
+	// per batch rather than once per request. "NORMAL" keeps the WAL's
+	// crash safety but may lose the last commits on power loss; it is for
+	// machines whose disks make fsync very slow, and is a documented
+	// trade-off, not a default.
+	Synchronous string
+}
+
+// Open opens (creating if needed) the database file at path with the
+// default options.
 func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith opens the database file at path with opt.
+func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, error) {
+	sync := strings.ToUpper(opt.Synchronous)
+	switch sync {
+	case "":
+		sync = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return nil, fmt.Errorf("open sqlite: synchronous must be FULL or NORMAL, not %q", opt.Synchronous)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

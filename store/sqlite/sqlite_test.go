@@ -12,11 +12,30 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, storetest.Harness{Open: func(t *testing.T) (*sqlstore.DB, *sql.DB) {
-		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "haven.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, db.SQL()
-	}})
+	storetest.Run(t, harness)
 }
+
+// BenchmarkPersonRead measures the protected and the plain read with the
+// default durability (synchronous=FULL) and with synchronous=NORMAL, to show
+// how much of the cost is the disk's fsync.
+func BenchmarkPersonRead(b *testing.B) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		b.Run("sync="+sync, func(b *testing.B) {
+			storetest.Bench(b, storetest.Harness{Open: func(t testing.TB) (*sqlstore.DB, *sql.DB) {
+				db, err := sqlite.OpenWith(context.Background(), filepath.Join(t.TempDir(), "haven.db"), sqlite.Options{Synchronous: sync})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db, db.SQL()
+			}})
+		})
+	}
+}
+
+var harness = storetest.Harness{Open: func(t testing.TB) (*sqlstore.DB, *sql.DB) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "haven.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, db.SQL()
+}}

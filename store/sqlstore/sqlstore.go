@@ -24,6 +24,8 @@ type DB struct {
 	d  *Dialect
 	q  queries
 
+	stmts sync.Map // query text -> *sql.Stmt
+
 	committers []chan *job
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
@@ -52,6 +54,22 @@ func Open(ctx context.Context, db *sql.DB, d *Dialect) (*DB, error) {
 		go s.commitLoop(ch)
 	}
 	return s, nil
+}
+
+// prepared returns q prepared on the database, preparing it on first use.
+func (s *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // SQL returns the underlying database for tests that attack it directly.
@@ -288,6 +306,7 @@ func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 func (s *DB) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
 	s.wg.Wait()
+	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	return s.db.Close()
 }
 

@@ -28,16 +28,41 @@ var _ store.Tx = (*txn)(nil)
 
 func (t *txn) Tenant() string { return t.tenant }
 
+// stmt returns q prepared on the transaction's connection. Statements are
+// prepared once per connection and reused: parsing SQL on every call was a
+// large share of each unit of work's time.
+func (t *txn) stmt(q string) (*sql.Stmt, error) {
+	st, err := t.s.prepared(t.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(t.ctx, st), nil
+}
+
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.ctx, q, args...)
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
 }
 
 func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.ctx, q, args...)
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.ctx, args...)
 }
 
+// row is QueryRow through a prepared statement; a failure to prepare shows
+// up, as with QueryRow, when the row is scanned.
 func (t *txn) row(q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx, q, args...)
+	st, err := t.stmt(q)
+	if err != nil {
+		return t.tx.QueryRowContext(t.ctx, q, args...)
+	}
+	return st.QueryRowContext(t.ctx, args...)
 }
 
 func notFound(err error, what string) error {

@@ -22,14 +22,14 @@ import (
 // to the same database with the powers of an attacker who has the database
 // itself (PostgreSQL: a superuser, whom row-level security does not bind).
 type Harness struct {
-	Open func(t *testing.T) (s *sqlstore.DB, raw *sql.DB)
+	Open func(t testing.TB) (s *sqlstore.DB, raw *sql.DB)
 }
 
 // env is one test's world: a store, a key file, the record service and an
 // audit signing key.
 type env struct {
 	h        Harness
-	t        *testing.T
+	t        testing.TB
 	db       *sqlstore.DB
 	raw      *sql.DB
 	kms      *seal.LocalKMS
@@ -38,7 +38,7 @@ type env struct {
 	verifier note.Verifier
 }
 
-func newEnv(t *testing.T, h Harness) *env {
+func newEnv(t testing.TB, h Harness) *env {
 	t.Helper()
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "master.key")
