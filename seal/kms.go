@@ -238,12 +238,43 @@ func (m *LocalKMS) Wrap(plaintext, associatedData []byte) ([]byte, error) {
 // Unwrap decrypts ciphertext wrapped under any master key in the file. It
 // fails with ErrOpen if the ciphertext or associatedData is not what was
 // wrapped.
+//
+// If the ciphertext does not open and the key file has changed on disk
+// (another process, such as "haven keys rotate", added a key), the file is
+// read again and the unwrap retried once: rotation needs no restart.
 func (m *LocalKMS) Unwrap(ciphertext, associatedData []byte) ([]byte, error) {
 	pt, err := m.state.Load().aead.Decrypt(ciphertext, associatedData)
+	if err != nil && m.reload() {
+		pt, err = m.state.Load().aead.Decrypt(ciphertext, associatedData)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("seal: local KMS unwrap: %w", ErrOpen)
 	}
 	return pt, nil
+}
+
+// reload reads the key file again and reports whether it held a different
+// keyset, which is then used. A file that no longer holds every key in use
+// is ignored: keys are only ever added.
+func (m *LocalKMS) reload() bool {
+	m.rotateMu.Lock()
+	defer m.rotateMu.Unlock()
+	old := m.state.Load()
+	raw, err := readKeyFile(m.path)
+	if err != nil || bytes.Equal(raw, old.raw) {
+		return false
+	}
+	st, err := decodeKeyFile(raw)
+	if err != nil {
+		return false
+	}
+	for id := range old.created {
+		if _, ok := st.created[id]; !ok {
+			return false
+		}
+	}
+	m.state.Store(st)
+	return true
 }
 
 // Rotate adds a fresh AES-256-GCM master key and makes it primary, so new

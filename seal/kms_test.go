@@ -222,3 +222,39 @@ func TestRotateKeepsFileSafe(t *testing.T) {
 		t.Fatalf("file status %+v, want %+v", st, reopened.Status())
 	}
 }
+
+// TestUnwrapAfterRotationByAnotherProcess: a server holding the key file
+// open keeps working when "haven keys rotate" adds a key from another
+// process and re-wraps tenant keys under it.
+func TestUnwrapAfterRotationByAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.key")
+	if err := CreateKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	server, err := OpenKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := OpenKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := cli.Wrap([]byte("tenant keyset"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := server.Unwrap(wrapped, []byte("ad"))
+	if err != nil || string(got) != "tenant keyset" {
+		t.Fatalf("server could not unwrap after rotation elsewhere: %v", err)
+	}
+	if server.Status().Keys != 2 {
+		t.Fatalf("server sees %d keys, want 2", server.Status().Keys)
+	}
+	// Garbage still fails, and does not change the keys in use.
+	if _, err := server.Unwrap([]byte("garbage"), []byte("ad")); !errors.Is(err, ErrOpen) {
+		t.Fatalf("garbage unwrapped: %v", err)
+	}
+}

@@ -63,7 +63,7 @@ func (a *app) seedDemo(ctx context.Context, people int, progress *os.File) (map[
 	p := operator(demoTenant, "demo set-up")
 	total := len(ds.Staff)
 	for i := range ds.People {
-		total += len(personRecords(&ds.People[i]))
+		total += len(ds.People[i].Records())
 	}
 	bar := newProgress(progress, "Creating demo records", total)
 	for i := range ds.Staff {
@@ -83,7 +83,7 @@ func (a *app) seedDemo(ctx context.Context, people int, progress *os.File) (map[
 		go func() {
 			defer wg.Done()
 			for pd := range work {
-				for _, r := range personRecords(pd) {
+				for _, r := range pd.Records() {
 					if _, err := a.svc.Create(ctx, p, r); err != nil {
 						errs <- fmt.Errorf("seed demo: %w", err)
 						return
@@ -121,38 +121,6 @@ feed:
 	return ds.Counts(), nil
 }
 
-// personRecords lists one person's records, the person first.
-func personRecords(pd *demo.PersonData) []haven.Record {
-	out := []haven.Record{&pd.Person}
-	for i := range pd.Conditions {
-		out = append(out, &pd.Conditions[i])
-	}
-	for i := range pd.Allergies {
-		out = append(out, &pd.Allergies[i])
-	}
-	for i := range pd.Medications {
-		out = append(out, &pd.Medications[i])
-	}
-	for i := range pd.Observations {
-		out = append(out, &pd.Observations[i])
-	}
-	for i := range pd.Notes {
-		out = append(out, &pd.Notes[i])
-	}
-	for i := range pd.CarePlans {
-		out = append(out, &pd.CarePlans[i])
-	}
-	for i := range pd.CareTeams {
-		out = append(out, &pd.CareTeams[i])
-	}
-	for i := range pd.Visits {
-		out = append(out, &pd.Visits[i])
-	}
-	if pd.HomeAccess != nil {
-		out = append(out, pd.HomeAccess)
-	}
-	return out
-}
 
 func (a *app) printDemo(addr string, counts map[haven.Kind]int) {
 	var b strings.Builder

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/havencare/haven"
 	"github.com/havencare/haven/demo"
 )
 
@@ -26,7 +25,7 @@ func Bench(b *testing.B, h Harness) {
 	for i := range ds.People {
 		pd := &ds.People[i]
 		ids = append(ids, pd.Person.ID)
-		for _, r := range demoRecords(pd) {
+		for _, r := range pd.Records() {
 			if _, err := e.svc.Create(ctx, p, r); err != nil {
 				b.Fatal(err)
 			}
@@ -105,35 +104,3 @@ func scanAll(rows *sql.Rows, err error) error {
 	return rows.Err()
 }
 
-// demoRecords lists a generated person's records, the person first.
-func demoRecords(pd *demo.PersonData) []haven.Record {
-	out := []haven.Record{&pd.Person}
-	for i := range pd.Conditions {
-		out = append(out, &pd.Conditions[i])
-	}
-	for i := range pd.Allergies {
-		out = append(out, &pd.Allergies[i])
-	}
-	for i := range pd.Medications {
-		out = append(out, &pd.Medications[i])
-	}
-	for i := range pd.Observations {
-		out = append(out, &pd.Observations[i])
-	}
-	for i := range pd.Notes {
-		out = append(out, &pd.Notes[i])
-	}
-	for i := range pd.CarePlans {
-		out = append(out, &pd.CarePlans[i])
-	}
-	for i := range pd.CareTeams {
-		out = append(out, &pd.CareTeams[i])
-	}
-	for i := range pd.Visits {
-		out = append(out, &pd.Visits[i])
-	}
-	if pd.HomeAccess != nil {
-		out = append(out, pd.HomeAccess)
-	}
-	return out
-}
