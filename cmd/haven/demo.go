@@ -121,7 +121,6 @@ feed:
 	return ds.Counts(), nil
 }
 
-
 func (a *app) printDemo(addr string, counts map[haven.Kind]int) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nHaven demo is running at http://%s  (health: http://%s/healthz)\n", addr, addr)

@@ -103,4 +103,3 @@ func scanAll(rows *sql.Rows, err error) error {
 	}
 	return rows.Err()
 }
-
