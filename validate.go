@@ -121,10 +121,27 @@ func (c *checker) oneOf(field, v string, allowed ...string) {
 	c.fail(field, "must be one of %s", strings.Join(allowed, ", "))
 }
 
-func (c *checker) window(startField string, start, end time.Time) {
+// instant checks a point in time: present, in a plausible range, and with
+// a zone offset that can be written back out (Go's parser accepts offsets
+// such as +24:00 that its encoder refuses; the fuzzer found that).
+func (c *checker) instant(field string, t time.Time) {
 	switch {
-	case start.IsZero():
-		c.fail(startField, "is required")
+	case t.IsZero():
+		c.fail(field, "is required")
+	case t.Year() < 1880 || t.Year() > 2200:
+		c.fail(field, "is outside the years 1880 to 2200")
+	default:
+		if _, err := t.MarshalJSON(); err != nil {
+			c.fail(field, "has an impossible time-zone offset")
+		}
+	}
+}
+
+func (c *checker) window(startField string, start, end time.Time) {
+	c.instant(startField, start)
+	c.instant("end", end)
+	switch {
+	case c.err != nil:
 	case !end.After(start):
 		c.fail("end", "must be after start")
 	case end.Sub(start) > 24*time.Hour:
@@ -229,9 +246,7 @@ func (r *Observation) Validate() error {
 	c.text("code", r.Code, MaxShortField, true)
 	c.text("display", r.Display, MaxShortField, true)
 	c.text("unit", r.Unit, MaxShortField, false)
-	if r.At.IsZero() {
-		c.fail("at", "is required")
-	}
+	c.instant("at", r.At)
 	return c.err
 }
 
@@ -241,9 +256,7 @@ func (r *Note) Validate() error {
 	c.id("personId", r.PersonID)
 	c.id("authorId", r.AuthorID)
 	c.text("text", r.Text, MaxNoteText, true)
-	if r.At.IsZero() {
-		c.fail("at", "is required")
-	}
+	c.instant("at", r.At)
 	return c.err
 }
 

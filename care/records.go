@@ -226,12 +226,18 @@ func (s *Service) Delete(ctx context.Context, p haven.Principal, kind haven.Kind
 	})
 }
 
+// MaxListResults bounds one page of List.
+const MaxListResults = 100
+
 // List reads up to limit records of one kind with ids after after. Each
 // record read is one audit entry.
 func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, after string, limit int) ([]haven.Record, error) {
 	var fs []sealed
 	var tk *seal.TenantKey
-	err := s.access(ctx, p, ActionRead, func(tx store.Tx) ([]touch, error) {
+	if limit <= 0 || limit > MaxListResults {
+		limit = MaxListResults
+	}
+	err := s.access(ctx, p, actionFor(kind), func(tx store.Tx) ([]touch, error) {
 		rows, err := tx.ListKind(kind, after, limit)
 		if err != nil {
 			return nil, err

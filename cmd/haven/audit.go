@@ -13,6 +13,7 @@ import (
 	"github.com/havencare/haven/audit"
 	"github.com/havencare/haven/care"
 	"github.com/havencare/haven/store"
+	"golang.org/x/mod/sumdb/note"
 )
 
 func cmdAudit(args []string) error {
@@ -39,22 +40,29 @@ func cmdAuditVerify(args []string) error {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	var o options
 	o.register(fs)
-	vkey := fs.String("verifier-key", "", "verifier key to trust instead of the data directory's audit-verifier.key (keep a copy away from the server)")
+	vkey := fs.String("verifier-key", "", "verifier key text (the contents of audit-verifier.key) to trust instead of the data directory's audit-verifier.key (keep a copy away from the server)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := open(context.Background(), o, false)
+	// Verification needs only the database and the verifier key: an
+	// auditor can check a copied database without the master key.
+	ctx := context.Background()
+	var v note.Verifier
+	var err error
+	if *vkey != "" {
+		v, err = audit.ParseVerifier(strings.TrimSpace(*vkey))
+	} else {
+		v, err = audit.LoadVerifier(o.data)
+	}
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	v := a.verifier
-	if *vkey != "" {
-		if v, err = audit.ParseVerifier(strings.TrimSpace(*vkey)); err != nil {
-			return err
-		}
+	db, err := openStore(ctx, o, false)
+	if err != nil {
+		return err
 	}
-	rep, err := audit.Verify(a.db.AuditSource(), v)
+	defer db.Close()
+	rep, err := audit.Verify(db.AuditSource(), v)
 	if err != nil {
 		return err
 	}
@@ -115,10 +123,12 @@ func cmdWhoAccessed(args []string) error {
 	}
 	var err error
 	if q.Since, err = parseWhen(*since); err != nil {
-		return fmt.Errorf("--since: %w", err)
+		fmt.Fprintln(os.Stderr, "haven audit who-accessed: --since:", err)
+		return exitError{2}
 	}
 	if q.Until, err = parseWhen(*until); err != nil {
-		return fmt.Errorf("--until: %w", err)
+		fmt.Fprintln(os.Stderr, "haven audit who-accessed: --until:", err)
+		return exitError{2}
 	}
 	ctx := context.Background()
 	a, err := open(ctx, o, false)

@@ -110,17 +110,25 @@ func open(ctx context.Context, opt options, create bool) (*app, error) {
 	if a.verifier, err = audit.LoadVerifier(opt.data); err != nil {
 		return nil, err
 	}
-	if opt.databaseURL != "" {
-		a.db, err = postgres.Open(ctx, opt.databaseURL)
-	} else {
-		a.db, err = sqlite.Open(ctx, filepath.Join(opt.data, databaseFile))
-	}
-	if err != nil {
+	if a.db, err = openStore(ctx, opt, create); err != nil {
 		return nil, err
 	}
 	a.svc = care.New(a.db, seal.NewKeyring(a.kms))
 	a.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	return a, nil
+}
+
+// openStore opens the configured store: PostgreSQL if a URL is given,
+// else the data directory's SQLite file (created only if create is set).
+func openStore(ctx context.Context, opt options, create bool) (*sqlstore.DB, error) {
+	if opt.databaseURL != "" {
+		return postgres.Open(ctx, opt.databaseURL)
+	}
+	path := filepath.Join(opt.data, databaseFile)
+	if _, err := os.Stat(path); err != nil && !create {
+		return nil, fmt.Errorf("no Haven database at %s: %w", path, err)
+	}
+	return sqlite.Open(ctx, path)
 }
 
 // logToFile sends the structured log to stderr and to haven.log in the

@@ -26,12 +26,13 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 const usage = `Haven: health and social-care records that stay private.
 
 Usage:
-  haven demo   [--data DIR] [--addr HOST:PORT] [--database-url URL] [--people N]
-  haven serve  [--data DIR] [--addr HOST:PORT] [--database-url URL]
-  haven audit verify        [--data DIR] [--database-url URL]
+  haven demo   [--data DIR] [--addr HOST:PORT] [--database-url URL] [--people N] [--checkpoint-interval D]
+  haven serve  [--data DIR] [--addr HOST:PORT] [--database-url URL] [--checkpoint-interval D]
+  haven audit verify        [--data DIR] [--database-url URL] [--verifier-key KEY]
   haven audit checkpoint    [--data DIR] [--database-url URL]
-  haven audit who-accessed  [--data DIR] [--tenant ID] --person ID
-  haven audit who-accessed  [--data DIR] [--tenant ID] --actor ID[,ID...] [--since TIME] [--until TIME]
+  haven audit who-accessed  [--data DIR] [--database-url URL] [--tenant ID] --person ID
+  haven audit who-accessed  [--data DIR] [--database-url URL] [--tenant ID] --actor ID[,ID...]
+                            [--since TIME] [--until TIME] [--entries]
   haven keys rotate         [--data DIR] [--database-url URL]
   haven version
 

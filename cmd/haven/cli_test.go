@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+)
+
+// TestAuditVerifyExitStatus: operators' scripts rely on "haven audit
+// verify" exiting 0 only when the whole log verifies.
+func TestAuditVerifyExitStatus(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := open(ctx, options{data: dir}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	if _, err := a.seedDemo(ctx, 5, devnull); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.svc.Checkpoint(ctx, a.signer); err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = devnull
+	defer func() { os.Stdout = stdout }()
+	if err := run([]string{"audit", "verify", "--data", dir}); err != nil {
+		t.Fatalf("clean log: %v", err)
+	}
+	if _, err := a.db.SQL().Exec(`UPDATE audit_entries SET actor = 'nobody' WHERE seq = 3`); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	// Verification needs neither the master key nor the signing key.
+	os.Remove(dir + "/" + masterKeyFile)
+	err = run([]string{"audit", "verify", "--data", dir})
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("tampered log: got %v, want exit status 1", err)
+	}
+	if err := run([]string{"audit", "verify", "--data", t.TempDir()}); err == nil {
+		t.Fatal("verify of an empty directory succeeded")
+	}
+	if err := run([]string{"audit", "verify", "--bogus"}); !errors.As(err, &ee) || ee.code != 2 {
+		t.Fatalf("usage error: got %v, want exit status 2", err)
+	}
+}
