@@ -117,35 +117,7 @@ func (d Dataset) Records() []haven.Record {
 		out = append(out, &d.Staff[i])
 	}
 	for i := range d.People {
-		p := &d.People[i]
-		out = append(out, &p.Person)
-		for j := range p.Conditions {
-			out = append(out, &p.Conditions[j])
-		}
-		for j := range p.Allergies {
-			out = append(out, &p.Allergies[j])
-		}
-		for j := range p.Medications {
-			out = append(out, &p.Medications[j])
-		}
-		for j := range p.Observations {
-			out = append(out, &p.Observations[j])
-		}
-		for j := range p.Notes {
-			out = append(out, &p.Notes[j])
-		}
-		for j := range p.CarePlans {
-			out = append(out, &p.CarePlans[j])
-		}
-		for j := range p.CareTeams {
-			out = append(out, &p.CareTeams[j])
-		}
-		for j := range p.Visits {
-			out = append(out, &p.Visits[j])
-		}
-		if p.HomeAccess != nil {
-			out = append(out, p.HomeAccess)
-		}
+		out = append(out, d.People[i].Records()...)
 	}
 	return out
 }
