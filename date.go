@@ -3,6 +3,7 @@ package haven
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -57,11 +58,13 @@ func (d Date) After(e Date) bool { return d.t.After(e.t) }
 // MarshalJSON writes the date as a JSON string.
 func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-// UnmarshalJSON accepts "YYYY-MM-DD" or "" (unknown).
+// UnmarshalJSON accepts "YYYY-MM-DD" or "" (unknown). Its error is a
+// *json.UnmarshalTypeError so that encoding/json adds the field's name.
 func (d *Date) UnmarshalJSON(b []byte) error {
+	bad := &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[Date]()}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a date must be a string in the form YYYY-MM-DD")
+		return bad
 	}
 	if s == "" {
 		*d = Date{}
@@ -69,7 +72,7 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	}
 	p, err := ParseDate(s)
 	if err != nil {
-		return err
+		return bad
 	}
 	*d = p
 	return nil

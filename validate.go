@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -36,16 +38,31 @@ func Decode(k Kind, data []byte) (Record, error) {
 	if !ok {
 		return nil, Invalid("kind", "unknown record kind %q", k)
 	}
+	if err := exactKeys(reflect.TypeOf(r).Elem(), json.NewDecoder(bytes.NewReader(data))); err != nil && err != errMalformed {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(r); err != nil {
-		return nil, jsonError(err)
+		err = jsonError(err)
+		if inv := err.(*InvalidError); inv.Field == "" {
+			inv.Field = failingField(k, data)
+		}
+		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, Invalid("", "unexpected data after the record")
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err
+	}
+	// Decoding can grow a record (invalid UTF-8 becomes U+FFFD) and encoding
+	// can grow it further (< becomes \u003c): what Haven writes back must
+	// also fit, or the record could not be read back through Decode.
+	if b, err := json.Marshal(r); err != nil {
+		return nil, Invalid("", "record cannot be encoded: %v", err)
+	} else if len(b) > MaxRecordBytes {
+		return nil, Invalid("", "record is %d bytes once encoded; the limit is %d", len(b), MaxRecordBytes)
 	}
 	return r, nil
 }
@@ -60,6 +77,8 @@ func jsonError(err error) error {
 		return inv
 	case errors.As(err, &syn):
 		return Invalid("", "malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ) && typ.Type == reflect.TypeFor[Date]():
+		return Invalid(typ.Field, "%s is not a date in the form YYYY-MM-DD", typ.Value)
 	case errors.As(err, &typ):
 		return Invalid(typ.Field, "expected %s", typ.Type)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -160,10 +179,16 @@ func NormalizePhone(s string) string {
 		}
 	}
 	d := b.String()
-	if strings.HasPrefix(strings.TrimSpace(s), "+44") && strings.HasPrefix(d, "44") {
-		d = "0" + strings.TrimPrefix(d, "44")
+	switch {
+	case strings.HasPrefix(strings.TrimSpace(s), "+44") && strings.HasPrefix(d, "44"):
+		d = d[2:]
+	case strings.HasPrefix(d, "0044"):
+		d = d[4:]
+	default:
+		return d
 	}
-	return d
+	// "+44 (0)113 ..." writes the trunk 0 as well; keep exactly one.
+	return "0" + strings.TrimPrefix(d, "0")
 }
 
 // NormalizeName folds a name for exact-match search: case and surrounding
@@ -324,4 +349,92 @@ func (r *Staff) Validate() error {
 	}
 	c.text("team", r.Team, MaxShortField, false)
 	return c.err
+}
+
+var errMalformed = errors.New("malformed")
+
+// exactKeys walks one JSON value and rejects object keys that repeat or
+// that match a field of t only when case is ignored: encoding/json would
+// accept both, silently keeping the last.
+func exactKeys(t reflect.Type, dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return errMalformed // the real decode reports it
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if d == '[' {
+		for dec.More() {
+			if err := exactKeys(t, dec); err != nil {
+				return err
+			}
+		}
+		_, _ = dec.Token()
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	if t.Kind() == reflect.Struct {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				fields[name] = f.Type
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return errMalformed
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return errMalformed
+		}
+		if seen[strings.ToLower(key)] {
+			return Invalid(key, "appears twice")
+		}
+		seen[strings.ToLower(key)] = true
+		ft, ok := fields[key]
+		if !ok {
+			for name := range fields {
+				if strings.EqualFold(name, key) {
+					return Invalid(key, "unknown field (did you mean %q?)", name)
+				}
+			}
+			ft = reflect.TypeFor[any]()
+		}
+		if err := exactKeys(ft, dec); err != nil {
+			return err
+		}
+	}
+	_, _ = dec.Token()
+	return nil
+}
+
+// failingField finds which top-level field of a record fails to decode, for
+// errors (such as time.Time's) that do not name it.
+func failingField(k Kind, data []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for key := range m {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		one, _ := json.Marshal(map[string]json.RawMessage{key: m[key]})
+		r, _ := New(k)
+		if json.Unmarshal(one, r) != nil {
+			return key
+		}
+	}
+	return ""
 }

@@ -25,6 +25,9 @@ const (
 	DefaultPeople   = 200
 	DefaultStaff    = 24
 	DefaultCanaries = 2
+	// MaxPeople bounds People: the 999 test range holds about 900,000 valid
+	// NHS numbers, and each person needs a distinct one.
+	MaxPeople = 500_000
 	// MinStaff is the smallest staff Generate makes: an admin, a DPO, a
 	// clinician, two coordinators, two nurses and two carers.
 	MinStaff = 9
@@ -40,7 +43,7 @@ const (
 // Options say how much to generate.
 type Options struct {
 	// People is how many people receive care, canaries included; 0 means
-	// DefaultPeople.
+	// DefaultPeople, and more than MaxPeople means MaxPeople.
 	People int
 	// Staff is how many staff; 0 means DefaultStaff, and fewer than
 	// MinStaff means MinStaff.
@@ -126,6 +129,7 @@ func (o Options) withDefaults() Options {
 	if o.People <= 0 {
 		o.People = DefaultPeople
 	}
+	o.People = min(o.People, MaxPeople)
 	if o.Staff == 0 {
 		o.Staff = DefaultStaff
 	}
@@ -271,7 +275,7 @@ func (g *gen) makeStaff(n int) {
 	names := map[string]bool{}
 	for _, role := range roles {
 		var given, family string
-		for {
+		for try := 0; try < 20; try++ { // a large staff may share a name
 			given, family = g.staffName(role)
 			if !names[given+" "+family] {
 				break
@@ -510,8 +514,8 @@ func (g *gen) makePerson(c *pctx) {
 	c.fill = strings.NewReplacer("{name}", name, "{they}", they, "{their}", their, "{them}", them, "{spouse}", spouse)
 }
 
-// sqrtish skews u in [0,1) towards 1 without math.Sqrt's cost mattering:
-// younger adults receiving care are more often in their forties to sixties.
+// sqrtish skews u in [0,1) towards 1: younger adults receiving care are
+// more often in their forties to sixties than in their twenties.
 func sqrtish(u float64) float64 { return 1 - (1-u)*(1-u) }
 
 func (g *gen) houseNumber() int {

@@ -101,6 +101,10 @@ func TestDefaults(t *testing.T) {
 	if n := canaries(generate(t, Options{Canaries: -1})); n != 0 {
 		t.Errorf("Canaries -1 gave %d canaries", n)
 	}
+	big := generate(t, Options{People: 1, Staff: 2000})
+	if len(big.Staff) != 2000 {
+		t.Errorf("%d staff, want 2000", len(big.Staff))
+	}
 	small := generate(t, Options{People: 3, Staff: 1, Canaries: 5})
 	if len(small.People) != 3 || len(small.Staff) != MinStaff || canaries(small) != 3 {
 		t.Errorf("small: %d people, %d staff, %d canaries", len(small.People), len(small.Staff), canaries(small))
@@ -160,7 +164,7 @@ func TestReferences(t *testing.T) {
 	}
 	for _, p := range d.People {
 		id := p.Person.ID
-		for _, r := range personRecords(p) {
+		for _, r := range p.Records() {
 			if r.Subject() != id {
 				t.Fatalf("%s %s is about %s, filed under %s", r.Kind(), r.RecordID(), r.Subject(), id)
 			}
@@ -184,16 +188,6 @@ func TestReferences(t *testing.T) {
 			}
 		}
 	}
-}
-
-func personRecords(p PersonData) []haven.Record {
-	var rs []haven.Record
-	for _, r := range (Dataset{People: []PersonData{p}}).Records() {
-		if r.Kind() != haven.KindPerson {
-			rs = append(rs, r)
-		}
-	}
-	return rs
 }
 
 func TestVisitsAndCareTeams(t *testing.T) {
