@@ -149,12 +149,8 @@ func (s *Service) tenantKey(tx store.Tx) (*seal.TenantKey, error) {
 
 // CreateTenant registers a care organisation and makes its keys.
 func (s *Service) CreateTenant(ctx context.Context, t haven.Tenant) error {
-	var c []string
 	if t.ID == "" || t.Name == "" {
-		c = append(c, "a tenant needs an id and a name")
-	}
-	if len(c) > 0 {
-		return haven.Invalid("tenant", "%s", c[0])
+		return haven.Invalid("tenant", "a tenant needs an id and a name")
 	}
 	if t.Created.IsZero() {
 		t.Created = s.Now().UTC()

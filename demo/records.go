@@ -6,32 +6,27 @@ import "github.com/havencare/haven"
 // the person first, so that everything else can refer to them.
 func (pd *PersonData) Records() []haven.Record {
 	out := []haven.Record{&pd.Person}
-	for i := range pd.Conditions {
-		out = append(out, &pd.Conditions[i])
-	}
-	for i := range pd.Allergies {
-		out = append(out, &pd.Allergies[i])
-	}
-	for i := range pd.Medications {
-		out = append(out, &pd.Medications[i])
-	}
-	for i := range pd.Observations {
-		out = append(out, &pd.Observations[i])
-	}
-	for i := range pd.Notes {
-		out = append(out, &pd.Notes[i])
-	}
-	for i := range pd.CarePlans {
-		out = append(out, &pd.CarePlans[i])
-	}
-	for i := range pd.CareTeams {
-		out = append(out, &pd.CareTeams[i])
-	}
-	for i := range pd.Visits {
-		out = append(out, &pd.Visits[i])
-	}
+	out = appendRecords(out, pd.Conditions)
+	out = appendRecords(out, pd.Allergies)
+	out = appendRecords(out, pd.Medications)
+	out = appendRecords(out, pd.Observations)
+	out = appendRecords(out, pd.Notes)
+	out = appendRecords(out, pd.CarePlans)
+	out = appendRecords(out, pd.CareTeams)
+	out = appendRecords(out, pd.Visits)
 	if pd.HomeAccess != nil {
 		out = append(out, pd.HomeAccess)
+	}
+	return out
+}
+
+// appendRecords appends a pointer to each element of xs.
+func appendRecords[T any, PT interface {
+	*T
+	haven.Record
+}](out []haven.Record, xs []T) []haven.Record {
+	for i := range xs {
+		out = append(out, PT(&xs[i]))
 	}
 	return out
 }

@@ -11,16 +11,9 @@ import (
 // verify" exiting 0 only when the whole log verifies.
 func TestAuditVerifyExitStatus(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	a, err := open(ctx, options{data: dir}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, dir := seededApp(t, 5)
 	devnull, _ := os.Open(os.DevNull)
 	defer devnull.Close()
-	if _, err := a.seedDemo(ctx, 5, devnull); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := a.svc.Checkpoint(ctx, a.signer); err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +27,7 @@ func TestAuditVerifyExitStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.close()
+	var err error
 	// Verification needs neither the master key nor the signing key.
 	os.Remove(dir + "/" + masterKeyFile)
 	err = run([]string{"audit", "verify", "--data", dir})
@@ -47,4 +41,21 @@ func TestAuditVerifyExitStatus(t *testing.T) {
 	if err := run([]string{"audit", "verify", "--bogus"}); !errors.As(err, &ee) || ee.code != 2 {
 		t.Fatalf("usage error: got %v, want exit status 2", err)
 	}
+}
+
+// seededApp opens a new data directory with a demo organisation of n
+// people, as "haven demo" would.
+func seededApp(t *testing.T, n int) (*app, string) {
+	t.Helper()
+	dir := t.TempDir()
+	a, err := open(context.Background(), options{data: dir}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	if _, err := a.seedDemo(context.Background(), n, devnull); err != nil {
+		t.Fatal(err)
+	}
+	return a, dir
 }

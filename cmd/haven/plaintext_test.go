@@ -21,17 +21,8 @@ import (
 // database, and scans every byte of every file for every value.
 func TestNoPlaintextAtRest(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	a, err := open(ctx, options{data: dir}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, dir := seededApp(t, 40)
 	if err := a.logToFile(); err != nil {
-		t.Fatal(err)
-	}
-	devnull, _ := os.Open(os.DevNull)
-	defer devnull.Close()
-	if _, err := a.seedDemo(ctx, 40, devnull); err != nil {
 		t.Fatal(err)
 	}
 	// Values no random ciphertext will contain by chance.
