@@ -15,6 +15,10 @@ const (
 	RoleSupplierSupport  Role = "supplier-support"
 	RoleSupplierOperator Role = "supplier-operator"
 
+	// RoleAPIClient is a registered SMART Backend Services client acting
+	// for its tenant with the scopes its token carries.
+	RoleAPIClient Role = "api-client"
+
 	// RoleSystem is Haven acting on its own behalf: the demo seeder, imports
 	// run by an operator at the console, key rotation. It is never given to
 	// an account.
@@ -28,7 +32,7 @@ var TenantRoles = []Role{RoleCarer, RoleNurse, RoleClinician, RoleCoordinator, R
 func (r Role) Valid() bool {
 	switch r {
 	case RoleCarer, RoleNurse, RoleClinician, RoleCoordinator, RoleTenantAdmin, RoleDPO,
-		RoleSupplierSupport, RoleSupplierOperator, RoleSystem:
+		RoleSupplierSupport, RoleSupplierOperator, RoleAPIClient, RoleSystem:
 		return true
 	}
 	return false
@@ -74,3 +78,29 @@ func (s Scope) Actor() Principal { return s.actor }
 
 // Valid reports whether the scope names a tenant.
 func (s Scope) Valid() bool { return s.tenant != "" }
+
+// SupplierPartition is the tenant-shaped partition that holds the supplier's
+// own staff accounts, the sign-in directory and the audit log of their
+// sign-ins. It is not a care organisation: it holds no care records, and a
+// supplier principal's TenantID is still empty, so supplier staff get no
+// tenant scope from it.
+const SupplierPartition = "_supplier"
+
+// ReservedTenantID reports whether id is kept for Haven's own partitions
+// (a leading underscore) and so cannot name a care organisation.
+func ReservedTenantID(id string) bool { return len(id) > 0 && id[0] == '_' }
+
+// ValidTenantID reports whether id can name a care organisation: 1 to 40
+// lower-case ASCII letters, digits and hyphens, not starting with a hyphen.
+// The alphabet keeps ids safe in cookies, URLs, log lines and key labels.
+func ValidTenantID(id string) bool {
+	if len(id) == 0 || len(id) > 40 || id[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

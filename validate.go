@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -340,7 +341,7 @@ func (r *Staff) Validate() error {
 	var c checker
 	c.id("id", r.ID)
 	c.text("name", r.Name, MaxShortField, true)
-	if !r.Role.Valid() || r.Role == RoleSystem || r.Role == RoleSupplierOperator || r.Role == RoleSupplierSupport {
+	if !slices.Contains(TenantRoles, r.Role) {
 		c.fail("role", "must be one of carer, nurse, clinician, coordinator, tenant-admin, data-protection-officer")
 	}
 	c.text("email", r.Email, MaxShortField, true)

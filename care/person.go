@@ -107,6 +107,39 @@ func (s *Service) PersonRecord(ctx context.Context, p haven.Principal, personID 
 	return pr, nil
 }
 
+// HomeAccess reveals how to get into a person's home: key-safe codes and
+// entry instructions. Each call is one "reveal" audit entry, whether or not
+// the person has such details. The caller has checked step-up.
+func (s *Service) HomeAccess(ctx context.Context, p haven.Principal, personID string) ([]haven.HomeAccess, error) {
+	var rows []store.Row
+	var wrapped []byte
+	var tk *seal.TenantKey
+	t := []touch{{haven.KindHomeAccess, "", personID}}
+	err := s.access(ctx, p, ActionReveal, func(tx store.Tx) ([]touch, error) {
+		var err error
+		if wrapped, err = tx.PersonKey(personID); err != nil {
+			return t, err
+		}
+		if rows, err = tx.ListPerson(personID, haven.KindHomeAccess); err != nil {
+			return nil, err
+		}
+		tk, err = s.tenantKey(tx)
+		return t, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]haven.HomeAccess, 0, len(rows))
+	for _, r := range rows {
+		rec, err := s.open(p.TenantID, tk, sealed{row: r, wrapped: wrapped})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *rec.(*haven.HomeAccess))
+	}
+	return out, nil
+}
+
 func hasPerson(rows []store.Row) bool {
 	for _, r := range rows {
 		if r.Kind == haven.KindPerson {

@@ -149,9 +149,31 @@ func (s *Service) tenantKey(tx store.Tx) (*seal.TenantKey, error) {
 
 // CreateTenant registers a care organisation and makes its keys.
 func (s *Service) CreateTenant(ctx context.Context, t haven.Tenant) error {
-	if t.ID == "" || t.Name == "" {
-		return haven.Invalid("tenant", "a tenant needs an id and a name")
+	if !haven.ValidTenantID(t.ID) {
+		return haven.Invalid("tenant", "a tenant id is 1 to 40 lower-case letters, digits or hyphens, starting with a letter or digit")
 	}
+	if t.Name == "" {
+		return haven.Invalid("tenant", "a tenant needs a name")
+	}
+	return s.createPartition(ctx, t)
+}
+
+// EnsureSupplierPartition creates the supplier's own partition (staff
+// accounts and the sign-in directory) if it does not exist yet.
+func (s *Service) EnsureSupplierPartition(ctx context.Context) error {
+	ts, err := s.st.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.ID == haven.SupplierPartition {
+			return nil
+		}
+	}
+	return s.createPartition(ctx, haven.Tenant{ID: haven.SupplierPartition, Name: "Supplier staff"})
+}
+
+func (s *Service) createPartition(ctx context.Context, t haven.Tenant) error {
 	if t.Created.IsZero() {
 		t.Created = s.Now().UTC()
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"github.com/havencare/haven/auth"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,6 +31,9 @@ func cmdDemo(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := o.prepare(); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	a, err := open(ctx, o.options, true)
@@ -40,7 +45,50 @@ func cmdDemo(args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.serve(ctx, o, func(addr string) { a.printDemo(addr, counts) })
+	links, err := a.demoAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	return a.serve(ctx, o, func(addr string) { a.printDemo(addr, counts, links) })
+}
+
+// demoAccount is a member of the demo organisation's staff who can sign in.
+type demoAccount struct {
+	email, name string
+	role        haven.Role
+}
+
+var demoAccounts = []demoAccount{
+	{"carer@demo.invalid", "Sam Carer", haven.RoleCarer},
+	{"admin@demo.invalid", "Alex Admin", haven.RoleTenantAdmin},
+}
+
+// demoAccounts makes sure the demo staff accounts exist and returns a
+// fresh one-time enrolment link for each one that has not finished
+// enrolling. There are no demo passwords: each person sets their own and
+// adds a second factor, as in real use.
+func (a *app) demoAccounts(ctx context.Context) (map[string]string, error) {
+	links := map[string]string{}
+	p := operator(demoTenant, "demo set-up")
+	for _, d := range demoAccounts {
+		_, id, err := a.auth.LookupEmail(ctx, d.email)
+		var inv auth.Invitation
+		switch {
+		case errors.Is(err, haven.ErrNotFound):
+			inv, err = a.auth.Invite(ctx, p, demoTenant, auth.NewAccount{Email: d.email, Name: d.name, Role: d.role})
+		case err == nil:
+			inv, err = a.auth.ReissueInvite(ctx, p, demoTenant, id)
+			var inval *haven.InvalidError
+			if errors.As(err, &inval) {
+				continue // already enrolled: they sign in with their own password
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("demo account %s: %w", d.email, err)
+		}
+		links[d.email] = inv.Link(a.opt.origin)
+	}
+	return links, nil
 }
 
 // seedDemo creates the demo organisation and its synthetic data on first
@@ -121,9 +169,9 @@ feed:
 	return ds.Counts(), nil
 }
 
-func (a *app) printDemo(addr string, counts map[haven.Kind]int) {
+func (a *app) printDemo(addr string, counts map[haven.Kind]int, links map[string]string) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nHaven demo is running at http://%s  (health: http://%s/healthz)\n", addr, addr)
+	fmt.Fprintf(&b, "\nHaven demo is running at %s  (listening on %s)\n", a.opt.origin, addr)
 	fmt.Fprintf(&b, "  store:        %s\n", a.storeName())
 	fmt.Fprintf(&b, "  master key:   %s (keep it private; without it the data cannot be read)\n", a.opt.data+"/"+masterKeyFile)
 	fmt.Fprintf(&b, "  organisation: %q, tenant id %q\n", "Aire Valley Home Care (demo)", demoTenant)
@@ -133,8 +181,17 @@ func (a *app) printDemo(addr string, counts map[haven.Kind]int) {
 		fmt.Fprintf(&b, "                %d conditions, %d medications, %d observations, %d notes, %d care plans\n",
 			counts[haven.KindCondition], counts[haven.KindMedication], counts[haven.KindObservation], counts[haven.KindNote], counts[haven.KindCarePlan])
 	}
-	fmt.Fprintf(&b, "\nSigning in: staff sign-in (with mandatory multi-factor authentication) is not in this version,\n")
-	fmt.Fprintf(&b, "so no web page shows records yet. Everything is sealed and audited; try, in another terminal:\n")
+	fmt.Fprintf(&b, "\nSigning in (every account needs a password and a second factor):\n")
+	for _, d := range demoAccounts {
+		if l, ok := links[d.email]; ok {
+			fmt.Fprintf(&b, "  %-20s %-17s set up with this one-time link:\n    %s\n", d.email, d.role, l)
+		} else {
+			fmt.Fprintf(&b, "  %-20s %-17s already set up: sign in at %s/sign-in\n", d.email, d.role, a.opt.origin)
+		}
+	}
+	fmt.Fprintf(&b, "  The carer can use an authenticator app (the page shows the key and a QR code) or a passkey;\n")
+	fmt.Fprintf(&b, "  the admin must use a passkey. Open the links with %s, not 127.0.0.1: passkeys are bound to the name.\n", a.opt.origin)
+	fmt.Fprintf(&b, "\nEverything is sealed and audited; try, in another terminal:\n")
 	fmt.Fprintf(&b, "  haven audit verify --data %s\n", a.opt.data)
 	fmt.Fprintf(&b, "  haven audit who-accessed --data %s --actor system\n", a.opt.data)
 	fmt.Fprintf(&b, "Stop with Ctrl-C; a final audit checkpoint is signed on the way out.\n\n")

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/havencare/haven/auth"
+	"github.com/havencare/haven/auth/smart"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 
 	"github.com/havencare/haven/audit"
 	"github.com/havencare/haven/care"
@@ -31,11 +34,13 @@ const (
 type options struct {
 	data        string
 	databaseURL string
+	origin      string
 }
 
 func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.data, "data", "./haven-data", "data directory: master key, audit keys, embedded database")
 	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("HAVEN_DATABASE_URL"), "PostgreSQL URL (default: embedded SQLite in the data directory; env HAVEN_DATABASE_URL)")
+	fs.StringVar(&o.origin, "origin", os.Getenv("HAVEN_ORIGIN"), "URL people reach Haven at, for links and passkeys (default http://localhost:PORT; env HAVEN_ORIGIN)")
 }
 
 // parse parses args and refuses stray arguments, so that a mistyped flag
@@ -61,6 +66,7 @@ type app struct {
 	kms      *seal.LocalKMS
 	db       *sqlstore.DB
 	svc      *care.Service
+	auth     *auth.Service
 	signer   note.Signer
 	verifier note.Verifier
 	log      *slog.Logger
@@ -113,8 +119,20 @@ func open(ctx context.Context, opt options, create bool) (*app, error) {
 	if a.db, err = openStore(ctx, opt, create); err != nil {
 		return nil, err
 	}
-	a.svc = care.New(a.db, seal.NewKeyring(a.kms))
+	kr := seal.NewKeyring(a.kms)
+	a.svc = care.New(a.db, kr)
 	a.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := a.svc.EnsureSupplierPartition(ctx); err != nil {
+		return nil, err
+	}
+	if opt.origin == "" {
+		opt.origin = "http://localhost:8080"
+		a.opt.origin = opt.origin
+	}
+	origin := strings.TrimRight(opt.origin, "/")
+	if a.auth, err = auth.New(a.db, kr, auth.Config{Origin: origin, TokenURL: origin + smart.TokenPath}); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

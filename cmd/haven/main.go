@@ -5,6 +5,7 @@
 //	haven serve     serve the records in --data or --database-url
 //	haven audit     verify the audit log; who accessed whose data
 //	haven keys      rotate the master and tenant keys
+//	haven admin     first operator and tenant admin, invitations, unlocks
 //
 // Every command takes --data DIR (default ./haven-data), where the master
 // key, the audit signing key and the embedded SQLite database live, and
@@ -34,6 +35,7 @@ Usage:
   haven audit who-accessed  [--data DIR] [--database-url URL] [--tenant ID] --actor ID[,ID...]
                             [--since TIME] [--until TIME] [--entries]
   haven keys rotate         [--data DIR] [--database-url URL]
+  haven admin create-operator|create-tenant|invite|reinvite|unlock|register-client ...
   haven version
 
 Run "haven COMMAND -h" for a command's options.
@@ -64,6 +66,8 @@ func run(args []string) error {
 		return cmdAudit(args[1:])
 	case "keys":
 		return cmdKeys(args[1:])
+	case "admin":
+		return cmdAdmin(args[1:])
 	case "version":
 		fmt.Println(version())
 		return nil

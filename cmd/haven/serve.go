@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/havencare/haven"
+	"github.com/havencare/haven/web"
 )
 
 // serveOptions are the flags of serve and demo.
@@ -20,19 +21,54 @@ type serveOptions struct {
 	options
 	addr       string
 	checkpoint time.Duration
+	tlsCert    string
+	tlsKey     string
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
 	o.options.register(fs)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.DurationVar(&o.checkpoint, "checkpoint-interval", 30*time.Second, "how often to sign audit-log checkpoints")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); required unless listening on loopback")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 }
+
+// prepare checks the listening options and fills in the default origin.
+// Plain HTTP is only for loopback: anywhere else a session cookie would
+// cross the network in the clear.
+func (o *serveOptions) prepare() error {
+	host, port, err := net.SplitHostPort(o.addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", o.addr, err)
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || ip != nil && ip.IsLoopback()
+	if o.tlsCert == "" && !loopback {
+		return fmt.Errorf("refusing to serve plain HTTP on %s: use --tls-cert and --tls-key, or listen on 127.0.0.1 behind a TLS proxy", o.addr)
+	}
+	if o.origin == "" {
+		scheme := "http"
+		if o.tlsCert != "" {
+			scheme = "https"
+		}
+		o.origin = scheme + "://localhost:" + port
+	}
+	return nil
+}
+
+func (o *serveOptions) insecure() bool { return o.tlsCert == "" }
 
 func cmdServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var o serveOptions
 	o.register(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := o.prepare(); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -45,36 +81,23 @@ func cmdServe(args []string) error {
 	return a.serve(ctx, o, nil)
 }
 
-// handler is Haven's HTTP surface. Until sign-in exists it serves nothing
-// that holds personal data: only health and a page that says so.
-func (a *app) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if _, err := a.db.Tenants(r.Context()); err != nil {
-			a.log.Error("health check failed", "err", err)
-			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "Haven is running. Records are reached through signed-in sessions and the FHIR API, which are not served by this version.")
-	})
-	return securityHeaders(mux)
+// handler is Haven's HTTP surface.
+func (a *app) handler(o serveOptions) http.Handler {
+	return web.New(web.Config{Origin: a.opt.origin, Insecure: o.insecure(), OrgName: a.orgName}, a.auth, a.svc, a.log)
 }
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
+// orgName names a tenant for page headers.
+func (a *app) orgName(ctx context.Context, id string) string {
+	ts, err := a.db.Tenants(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, t := range ts {
+		if t.ID == id {
+			return t.Name
+		}
+	}
+	return ""
 }
 
 // serve listens until ctx ends (SIGINT or SIGTERM), signing audit
@@ -88,9 +111,15 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(addr string)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
-	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: a.handler(o), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if o.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	a.log.Info("haven serving", "addr", ln.Addr().String(), "store", a.db.Dialect().Name)
 	if ready != nil {
 		ready(ln.Addr().String())

@@ -1,0 +1,200 @@
+// Package authtest sets up real identity services for tests: a SQLite
+// store in a temporary directory, real keys, two care organisations with
+// synthetic people, and staff accounts enrolled through the same calls a
+// browser makes. Nothing is mocked; only the clock is under the test's
+// control.
+package authtest
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/auth"
+	"github.com/havencare/haven/auth/totp"
+	"github.com/havencare/haven/care"
+	"github.com/havencare/haven/demo"
+	"github.com/havencare/haven/seal"
+	"github.com/havencare/haven/store/sqlite"
+	"github.com/havencare/haven/store/sqlstore"
+)
+
+// Clock is a settable clock shared by the services under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Env is a running identity and record service over a real store.
+type Env struct {
+	DB    *sqlstore.DB
+	Care  *care.Service
+	Auth  *auth.Service
+	Clock *Clock
+	// People holds the ids of each tenant's synthetic people.
+	People map[string][]string
+	// Names holds each tenant's people's family names, to look for leaks.
+	Names map[string][]string
+}
+
+// Tenants the environment creates.
+const (
+	North = "north"
+	South = "south"
+)
+
+// Password is the password test accounts choose (long, not on the list).
+const Password = "correct horse battery staple 7"
+
+// Options adjust the environment.
+type Options struct {
+	Origin  string // default http://localhost:8080
+	People  int    // per tenant; default 5
+	RealNow bool   // use the wall clock (browser tests)
+}
+
+// New builds an environment. The store closes when the test ends.
+func New(t testing.TB, opt Options) *Env {
+	t.Helper()
+	if opt.Origin == "" {
+		opt.Origin = "http://localhost:8080"
+	}
+	if opt.People == 0 {
+		opt.People = 5
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := seal.CreateKeyFile(filepath.Join(dir, "master.key")); err != nil {
+		t.Fatal(err)
+	}
+	kms, err := seal.OpenKeyFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "haven.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	kr := seal.NewKeyring(kms)
+	e := &Env{DB: db, Care: care.New(db, kr), Clock: &Clock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)},
+		People: map[string][]string{}, Names: map[string][]string{}}
+	if e.Auth, err = auth.New(db, kr, auth.Config{Origin: opt.Origin, TokenURL: opt.Origin + "/fhir/auth/token"}); err != nil {
+		t.Fatal(err)
+	}
+	if !opt.RealNow {
+		e.Auth.Now = e.Clock.Now
+	}
+	if err := e.Care.EnsureSupplierPartition(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, tenant := range []string{North, South} {
+		if err := e.Care.CreateTenant(ctx, haven.Tenant{ID: tenant, Name: tenant + " care"}); err != nil {
+			t.Fatal(err)
+		}
+		ds := demo.Generate(demo.Options{People: opt.People, Staff: 1, Seed: int64(100 + i), Now: time.Now()})
+		p := haven.SystemPrincipal(tenant, "test set-up")
+		for j := range ds.People {
+			for _, r := range ds.People[j].Records() {
+				if _, err := e.Care.Create(ctx, p, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.People[tenant] = append(e.People[tenant], ds.People[j].Person.ID)
+			e.Names[tenant] = append(e.Names[tenant], ds.People[j].Person.Family)
+		}
+	}
+	return e
+}
+
+// Account is an enrolled test account.
+type Account struct {
+	ID, Email, Partition string
+	Role                 haven.Role
+	TOTPSecret           string
+	RecoveryCodes        []string
+}
+
+// Invite creates an account and returns its enrolment link token.
+func (e *Env) Invite(t testing.TB, partition, email string, role haven.Role) auth.Invitation {
+	t.Helper()
+	tenant := partition
+	if partition == haven.SupplierPartition {
+		tenant = ""
+	}
+	inv, err := e.Auth.Invite(context.Background(), haven.SystemPrincipal(tenant, "test"), partition, auth.NewAccount{Email: email, Name: "Test " + string(role), Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+// EnrolTOTP invites an account, sets its password and enrols an
+// authenticator app, as the enrolment pages do.
+func (e *Env) EnrolTOTP(t testing.TB, partition, email string, role haven.Role) Account {
+	t.Helper()
+	ctx := context.Background()
+	inv := e.Invite(t, partition, email, role)
+	c := auth.ClientInfo{Addr: "192.0.2.1", Device: "test"}
+	sess, err := e.Auth.AcceptInvite(ctx, inv.Token, Password, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := e.Auth.BeginTOTP(ctx, sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.Code(secret, e.Auth.Now())
+	res, err := e.Auth.ConfirmTOTP(ctx, sess.Token, code, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(30 * time.Second) // the enrolment code is spent
+	return Account{ID: inv.AccountID, Email: email, Partition: partition, Role: role, TOTPSecret: secret, RecoveryCodes: res.RecoveryCodes}
+}
+
+// SignIn signs an account in with password and TOTP and returns the
+// multi-factor session's cookie value.
+func (e *Env) SignIn(t testing.TB, a Account) string {
+	t.Helper()
+	ctx := context.Background()
+	c := auth.ClientInfo{Addr: "192.0.2.1", Device: "test"}
+	sess, err := e.Auth.SignInPassword(ctx, a.Email, Password, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.Code(a.TOTPSecret, e.Auth.Now())
+	full, err := e.Auth.VerifyTOTP(ctx, sess.Token, code, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(30 * time.Second)
+	return full.Token
+}
+
+// PasswordOnly signs an account in with its password only.
+func (e *Env) PasswordOnly(t testing.TB, a Account) string {
+	t.Helper()
+	sess, err := e.Auth.SignInPassword(context.Background(), a.Email, Password, auth.ClientInfo{Addr: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess.Token
+}

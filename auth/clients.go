@@ -1,0 +1,294 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/auth/smart"
+	"github.com/havencare/haven/seal"
+	"github.com/havencare/haven/store"
+)
+
+// TokenLife is how long an access token works: SMART's upper bound.
+const TokenLife = smart.MaxTokenLife
+
+// apiClient is a registered SMART Backend Services client as stored.
+type apiClient struct {
+	Name      string          `json:"name"`
+	JWKS      json.RawMessage `json:"jwks"`
+	Scopes    []string        `json:"scopes"`
+	Created   time.Time       `json:"created"`
+	CreatedBy string          `json:"created_by"`
+}
+
+// APIClient is a registered client as an admin sees it.
+type APIClient struct {
+	ID      string // the client_id
+	Name    string
+	Scopes  []string
+	Keys    []string // key ids
+	Created time.Time
+}
+
+// clientID is "<tenant>/<row id>": the tenant is needed to find the
+// client before anything about it can be checked.
+func splitClientID(id string) (partition, row string, ok bool) {
+	partition, row, ok = strings.Cut(id, "/")
+	if !ok || !haven.ValidTenantID(partition) || !strings.HasPrefix(row, "c-") || len(row) > 40 {
+		return "", "", false
+	}
+	return partition, row, true
+}
+
+// RegisterClient registers a backend client for the admin's tenant with
+// its public key set. There are no client secrets: the client proves
+// itself by signing assertions with a private key Haven never sees.
+func (s *Service) RegisterClient(ctx context.Context, by haven.Principal, name string, jwks []byte, scopes []string) (string, error) {
+	if by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || by.TenantID == "" {
+		return "", haven.ErrForbidden
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return "", haven.Invalid("name", "give the client a name of up to 100 characters")
+	}
+	if _, err := smart.ParseJWKS(jwks); err != nil {
+		return "", haven.Invalid("jwks", "%s", err)
+	}
+	if len(scopes) == 0 {
+		return "", haven.Invalid("scopes", "allow at least one scope, such as system/Patient.read")
+	}
+	if err := smart.ValidateScopes(scopes); err != nil {
+		return "", haven.Invalid("scopes", "%s", err)
+	}
+	row := newID("c-")
+	id := by.TenantID + "/" + row
+	err := s.in(ctx, by.TenantID, func(tx store.Tx, tk *seal.TenantKey) error {
+		c := apiClient{Name: name, JWKS: json.RawMessage(jwks), Scopes: scopes, Created: s.Now().UTC(), CreatedBy: by.ID}
+		if _, err := putSealed(tx, tk, kindClient, row, 0, &c, s.Now()); err != nil {
+			return err
+		}
+		return s.record(tx, event{actor: by.ID, role: string(by.Role), action: ActionClientAdd, recordID: id, addr: by.ClientAddr})
+	})
+	return id, err
+}
+
+// Clients lists the admin's tenant's registered clients.
+func (s *Service) Clients(ctx context.Context, by haven.Principal) ([]APIClient, error) {
+	if by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || by.TenantID == "" {
+		return nil, haven.ErrForbidden
+	}
+	var out []APIClient
+	err := s.in(ctx, by.TenantID, func(tx store.Tx, tk *seal.TenantKey) error {
+		rows, err := tx.ListKind(kindClient, "", 1000)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			var c apiClient
+			if _, err := getSealed(tx, tk, kindClient, r.ID, &c); err != nil {
+				return err
+			}
+			ks, _ := smart.ParseJWKS(c.JWKS)
+			info := APIClient{ID: by.TenantID + "/" + r.ID, Name: c.Name, Scopes: c.Scopes, Created: c.Created}
+			for _, k := range ks.Keys {
+				info.Keys = append(info.Keys, k.KeyID)
+			}
+			out = append(out, info)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RemoveClient deletes a client; its tokens stop working at once.
+func (s *Service) RemoveClient(ctx context.Context, by haven.Principal, clientID string) error {
+	partition, row, ok := splitClientID(clientID)
+	if !ok || by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || partition != by.TenantID {
+		return haven.ErrNotFound
+	}
+	return s.in(ctx, partition, func(tx store.Tx, _ *seal.TenantKey) error {
+		if err := tx.Delete(kindClient, row); err != nil {
+			return err
+		}
+		return s.record(tx, event{actor: by.ID, role: string(by.Role), action: ActionClientRemove, recordID: clientID, addr: by.ClientAddr})
+	})
+}
+
+// accessToken is an issued token as stored (only its hash names the row).
+type accessToken struct {
+	Client  string    `json:"client"`
+	Scopes  []string  `json:"scopes"`
+	Expires time.Time `json:"expires"`
+}
+
+// Grant is what a valid access token carries.
+type Grant struct {
+	Principal haven.Principal
+	Scopes    []string
+	Expires   time.Time
+}
+
+// lookupClient finds a client for the assertion verifier.
+func (s *Service) lookupClient(ctx context.Context, clientID string) (smart.Client, bool, error) {
+	partition, row, ok := splitClientID(clientID)
+	if !ok {
+		return smart.Client{}, false, nil
+	}
+	var out smart.Client
+	found := false
+	err := s.in(ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
+		var c apiClient
+		_, err := getSealed(tx, tk, kindClient, row, &c)
+		if errors.Is(err, haven.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		keys, err := smart.ParseJWKS(c.JWKS)
+		if err != nil {
+			return err
+		}
+		out, found = smart.Client{ID: clientID, Tenant: partition, Keys: keys, Scopes: c.Scopes}, true
+		return nil
+	})
+	if errors.Is(err, errNoPartition) {
+		return smart.Client{}, false, nil
+	}
+	return out, found, err
+}
+
+// storeReplay remembers assertion ids in the client's partition, so a
+// replay is caught across restarts and across Haven processes sharing a
+// database: inserting the id is the check, and a second insert conflicts.
+type storeReplay struct {
+	s   *Service
+	ctx context.Context
+}
+
+func (r storeReplay) Seen(clientID, jti string, exp time.Time) (bool, error) {
+	partition, _, ok := splitClientID(clientID)
+	if !ok {
+		return true, nil
+	}
+	sum := sha256.Sum256([]byte(clientID + "\x00" + jti))
+	id := hex.EncodeToString(sum[:])
+	seen := false
+	err := r.s.in(r.ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
+		_, err := putSealed(tx, tk, kindJTI, id, 0, exp.UTC(), r.s.Now())
+		if errors.Is(err, haven.ErrConflict) {
+			seen = true
+			return nil
+		}
+		return err
+	})
+	return seen, err
+}
+
+// IssueToken answers a SMART Backend Services token request. Refusals are
+// *smart.Error values to be sent as OAuth error responses.
+func (s *Service) IssueToken(ctx context.Context, form url.Values, addr string) (smart.TokenResponse, error) {
+	req, err := smart.ParseRequest(form)
+	if err != nil {
+		return smart.TokenResponse{}, err
+	}
+	v := smart.Verifier{TokenURL: s.cfg.TokenURL, Replay: storeReplay{s, ctx}, Now: s.Now}
+	client, err := v.Verify(ctx, req, s.lookupClient)
+	if err != nil {
+		var oe *smart.Error
+		if errors.As(err, &oe) {
+			s.refused(ctx, req.ClientID, oe.Description, addr)
+		}
+		return smart.TokenResponse{}, err
+	}
+	granted, err := smart.GrantScopes(req.Scope, client.Scopes)
+	if err != nil {
+		s.refused(ctx, client.ID, "scope", addr)
+		return smart.TokenResponse{}, err
+	}
+	tok := newBearer(client.Tenant)
+	_, row, _ := tok.split()
+	now := s.Now().UTC()
+	err = s.in(ctx, client.Tenant, func(tx store.Tx, tk *seal.TenantKey) error {
+		t := accessToken{Client: client.ID, Scopes: granted, Expires: now.Add(TokenLife)}
+		if _, err := putSealed(tx, tk, kindToken, row, 0, &t, now); err != nil {
+			return err
+		}
+		s.pruneExpired(tx, now)
+		return s.record(tx, event{actor: client.ID, role: string(haven.RoleAPIClient), action: ActionTokenIssue, recordID: client.ID, addr: addr, purpose: strings.Join(granted, " ")})
+	})
+	if err != nil {
+		return smart.TokenResponse{}, err
+	}
+	return smart.NewTokenResponse(string(tok), TokenLife, granted)
+}
+
+// refused records a refused token request in the client's tenant, when the
+// client id names one; otherwise in the supplier partition.
+func (s *Service) refused(ctx context.Context, clientID, why, addr string) {
+	partition, _, ok := splitClientID(clientID)
+	if !ok {
+		partition, clientID = haven.SupplierPartition, ""
+	}
+	err := s.in(ctx, partition, func(tx store.Tx, _ *seal.TenantKey) error {
+		return s.record(tx, event{actor: clientID, role: string(haven.RoleAPIClient), action: ActionTokenRefused, recordID: clientID, outcome: "denied", addr: addr, purpose: why})
+	})
+	if errors.Is(err, errNoPartition) {
+		_ = s.in(ctx, haven.SupplierPartition, func(tx store.Tx, _ *seal.TenantKey) error {
+			return s.record(tx, event{role: string(haven.RoleAPIClient), action: ActionTokenRefused, outcome: "denied", addr: addr, purpose: why})
+		})
+	}
+}
+
+// pruneExpired deletes a few spent tokens and assertion ids. Rows carry
+// their write time in the clear, so this needs no decryption; both kinds
+// are dead well within ten minutes of being written.
+func (s *Service) pruneExpired(tx store.Tx, now time.Time) {
+	for _, k := range []haven.Kind{kindToken, kindJTI} {
+		rows, err := tx.ListKind(k, "", 200)
+		if err != nil {
+			return
+		}
+		for _, r := range rows {
+			if now.Sub(r.Updated) > 2*TokenLife {
+				_ = tx.Delete(k, r.ID)
+			}
+		}
+	}
+}
+
+// AuthenticateToken resolves a bearer access token.
+func (s *Service) AuthenticateToken(ctx context.Context, token, addr string) (Grant, error) {
+	partition, row, ok := bearer(token).split()
+	if !ok || partition == haven.SupplierPartition {
+		return Grant{}, ErrSession
+	}
+	var g Grant
+	err := s.in(ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
+		var t accessToken
+		if _, err := getSealed(tx, tk, kindToken, row, &t); err != nil {
+			return err
+		}
+		if !s.Now().Before(t.Expires) {
+			return haven.ErrNotFound
+		}
+		// A removed client's tokens die with it.
+		_, crow, _ := splitClientID(t.Client)
+		if _, err := tx.Get(kindClient, crow); err != nil {
+			return err
+		}
+		g = Grant{Principal: haven.Principal{ID: t.Client, TenantID: partition, Role: haven.RoleAPIClient, ClientAddr: addr}, Scopes: t.Scopes, Expires: t.Expires}
+		return nil
+	})
+	if errors.Is(err, haven.ErrNotFound) || errors.Is(err, errNoPartition) {
+		return Grant{}, ErrSession
+	}
+	return g, err
+}

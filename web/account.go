@@ -1,0 +1,296 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/auth"
+	"github.com/havencare/haven/auth/smart"
+)
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, q *request) {
+	s.page(w, r, q, http.StatusOK, "home", &view{Title: "Home"})
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, q *request) {
+	sessions, err := s.auth.Sessions(r.Context(), q.token)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := q.sess.Account
+	s.page(w, r, q, http.StatusOK, "account", &view{Title: "Your account", Factors: auth.Factors(a), RecoveryLeft: a.RecoveryLeft(),
+		Sessions: sessions, Notice: r.URL.Query().Get("done")})
+}
+
+func (s *Server) removeFactor(w http.ResponseWriter, r *http.Request, q *request) {
+	err := s.auth.RemoveFactor(r.Context(), q.token, r.PostFormValue("factor"), q.client)
+	var inv *haven.InvalidError
+	if errors.As(err, &inv) {
+		s.page(w, r, q, http.StatusUnprocessableEntity, "message", &view{Title: "That factor was not removed", Message: inv.Reason, Next: "/account"})
+		return
+	}
+	if err != nil {
+		s.factorError(w, r, q, err)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request, q *request) {
+	codes, err := s.auth.NewRecoveryCodes(r.Context(), q.token, q.client)
+	if err != nil {
+		s.factorError(w, r, q, err)
+		return
+	}
+	s.page(w, r, q, http.StatusOK, "codes", &view{Title: "Save your recovery codes", Codes: codes})
+}
+
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request, q *request) {
+	if err := s.auth.Revoke(r.Context(), q.token, r.PostFormValue("session")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// Administration.
+
+func (s *Server) staffView(r *http.Request, q *request, v *view) error {
+	accounts, err := s.auth.Accounts(r.Context(), q.principal())
+	if err != nil {
+		return err
+	}
+	v.Title, v.Wide, v.Accounts = "Staff accounts", true, accounts
+	v.Roles = haven.TenantRoles
+	if q.sess.Account.Tenant() == "" {
+		v.Roles = []haven.Role{haven.RoleSupplierSupport, haven.RoleSupplierOperator}
+	}
+	return nil
+}
+
+func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, q *request) {
+	v := &view{}
+	if err := s.staffView(r, q, v); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, q, http.StatusOK, "staff", v)
+}
+
+func (s *Server) invite(w http.ResponseWriter, r *http.Request, q *request) {
+	p := q.principal()
+	n := auth.NewAccount{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Role: haven.Role(r.PostFormValue("role"))}
+	inv, err := s.auth.Invite(r.Context(), p, partitionOf(p), n)
+	v := &view{Form: map[string]string{"email": n.Email, "name": n.Name}}
+	if err != nil && !v.invalid(err, "email") {
+		s.fail(w, r, err)
+		return
+	}
+	if err == nil {
+		v.Link, v.Form = inv.Link(s.cfg.Origin), nil
+	}
+	if err := s.staffView(r, q, v); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, q, http.StatusOK, "staff", v)
+}
+
+func partitionOf(p haven.Principal) string {
+	if p.TenantID == "" {
+		return haven.SupplierPartition
+	}
+	return p.TenantID
+}
+
+func (s *Server) reinvite(w http.ResponseWriter, r *http.Request, q *request) {
+	p := q.principal()
+	inv, err := s.auth.ReissueInvite(r.Context(), p, partitionOf(p), r.PathValue("id"))
+	v := &view{}
+	if err != nil && !v.invalid(err, "account") {
+		s.fail(w, r, err)
+		return
+	}
+	if err == nil {
+		v.Link = inv.Link(s.cfg.Origin)
+	}
+	if err := s.staffView(r, q, v); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, q, http.StatusOK, "staff", v)
+}
+
+func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, q *request, err error, back string) {
+	v := &view{}
+	if err != nil {
+		if !v.invalid(err, "account") {
+			s.fail(w, r, err)
+			return
+		}
+		s.page(w, r, q, http.StatusUnprocessableEntity, "message", &view{Title: "That was not done", Message: v.Errors[0].Message, Next: back})
+		return
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+func (s *Server) unlock(w http.ResponseWriter, r *http.Request, q *request) {
+	s.adminDone(w, r, q, s.auth.Unlock(r.Context(), q.principal(), r.PathValue("id")), "/admin/staff")
+}
+
+func (s *Server) setRole(w http.ResponseWriter, r *http.Request, q *request) {
+	s.adminDone(w, r, q, s.auth.SetRole(r.Context(), q.principal(), r.PathValue("id"), haven.Role(r.PostFormValue("role"))), "/admin/staff")
+}
+
+func (s *Server) revokeStaffSessions(w http.ResponseWriter, r *http.Request, q *request) {
+	_, err := s.auth.RevokeAccountSessions(r.Context(), q.principal(), r.PathValue("id"))
+	s.adminDone(w, r, q, err, "/admin/staff")
+}
+
+func (s *Server) tenantSessionsPage(w http.ResponseWriter, r *http.Request, q *request) {
+	ss, err := s.auth.TenantSessions(r.Context(), q.principal())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for i := range ss {
+		ss[i].Current = ss[i].ID == q.sess.ID
+	}
+	s.page(w, r, q, http.StatusOK, "sessions", &view{Title: "Signed-in sessions", Sessions: ss, Wide: true})
+}
+
+func (s *Server) clientsView(r *http.Request, q *request, v *view) error {
+	cs, err := s.auth.Clients(r.Context(), q.principal())
+	v.Title, v.Clients, v.Wide = "API clients", cs, true
+	return err
+}
+
+func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, q *request) {
+	v := &view{}
+	if err := s.clientsView(r, q, v); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, q, http.StatusOK, "clients", v)
+}
+
+func (s *Server) registerClient(w http.ResponseWriter, r *http.Request, q *request) {
+	name, jwks, scopes := r.PostFormValue("name"), r.PostFormValue("jwks"), r.PostFormValue("scopes")
+	id, err := s.auth.RegisterClient(r.Context(), q.principal(), name, []byte(jwks), strings.Fields(scopes))
+	v := &view{Form: map[string]string{"name": name, "jwks": jwks, "scopes": scopes}}
+	if err != nil && !v.invalid(err, "jwks") {
+		s.fail(w, r, err)
+		return
+	}
+	if err == nil {
+		v.Link, v.Form = id, nil
+	}
+	if err := s.clientsView(r, q, v); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, q, http.StatusOK, "clients", v)
+}
+
+func (s *Server) removeClient(w http.ResponseWriter, r *http.Request, q *request) {
+	s.adminDone(w, r, q, s.auth.RemoveClient(r.Context(), q.principal(), r.PostFormValue("client")), "/admin/clients")
+}
+
+// SMART Backend Services.
+
+func (s *Server) smartConfiguration(w http.ResponseWriter, r *http.Request, _ *request) {
+	writeJSON(w, http.StatusOK, smart.NewConfiguration(s.cfg.Origin))
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request, q *request) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "the body must be a form"})
+		return
+	}
+	res, err := s.auth.IssueToken(r.Context(), r.PostForm, q.client.Addr)
+	var oe *smart.Error
+	switch {
+	case errors.As(err, &oe):
+		if oe.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_client"`)
+		}
+		writeJSON(w, oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
+	case err != nil:
+		s.log.Error("token request failed", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+	default:
+		w.Header().Set("Pragma", "no-cache")
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// Care records.
+
+type personRow struct {
+	ID, Name, Born, NHS string
+	Records             int
+}
+
+func (s *Server) peoplePage(w http.ResponseWriter, r *http.Request, q *request) {
+	const pageSize = 25
+	recs, err := s.care.List(r.Context(), q.principal(), haven.KindPerson, r.URL.Query().Get("after"), pageSize)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := &view{Title: "People", Wide: true}
+	for _, rec := range recs {
+		p := rec.(*haven.Person)
+		v.People = append(v.People, personRow{ID: p.ID, Name: p.Given + " " + p.Family, Born: p.BirthDate.String(), NHS: p.NHSNumber})
+	}
+	if len(recs) == pageSize {
+		v.Next = v.People[len(v.People)-1].ID
+	}
+	s.page(w, r, q, http.StatusOK, "people", v)
+}
+
+func (s *Server) personView(r *http.Request, q *request) (*view, error) {
+	pr, err := s.care.PersonRecord(r.Context(), q.principal(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	p := pr.Person
+	n := len(pr.Conditions) + len(pr.Allergies) + len(pr.Medications) + len(pr.Observations) + len(pr.Notes) + len(pr.CarePlans) + len(pr.CareTeams) + len(pr.Visits)
+	return &view{Title: p.Given + " " + p.Family, Person: personRow{ID: p.ID, Name: p.Given + " " + p.Family, Born: p.BirthDate.String(), NHS: p.NHSNumber, Records: n}}, nil
+}
+
+func (s *Server) personPage(w http.ResponseWriter, r *http.Request, q *request) {
+	v, err := s.personView(r, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, q, http.StatusOK, "person", v)
+}
+
+func (s *Server) revealHomeAccess(w http.ResponseWriter, r *http.Request, q *request) {
+	v, err := s.personView(r, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	has, err := s.care.HomeAccess(r.Context(), q.principal(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, h := range has {
+		for _, line := range [][2]string{{"Key safe code: ", h.KeySafeCode}, {"How to get in: ", h.EntryInstructions}, {"Hazards: ", h.Hazards}} {
+			if line[1] != "" {
+				v.Access = append(v.Access, line[0]+line[1])
+			}
+		}
+	}
+	if len(v.Access) == 0 {
+		v.Access = []string{"No home access details are recorded."}
+	}
+	s.page(w, r, q, http.StatusOK, "person", v)
+}

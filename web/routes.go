@@ -1,0 +1,63 @@
+package web
+
+import "github.com/havencare/haven"
+
+// register lists every route Haven serves and the access each needs. The
+// route-matrix test walks this list.
+func (s *Server) register() {
+	admins := roles(haven.RoleTenantAdmin, haven.RoleSupplierOperator)
+	tenantAdmin := roles(haven.RoleTenantAdmin)
+	careStaff := roles(haven.RoleCarer, haven.RoleNurse, haven.RoleClinician, haven.RoleCoordinator)
+
+	s.route("GET", "/healthz", Public, s.healthz)
+	s.route("GET", "/fhir/.well-known/smart-configuration", Public, s.smartConfiguration)
+	s.route("POST", "/fhir/auth/token", Public, s.token)
+
+	// Signing in.
+	s.route("GET", "/sign-in", Public, s.signInPage)
+	s.route("POST", "/sign-in", Public, s.signIn)
+	s.route("POST", "/sign-in/passkey/begin", Public, s.passkeySignInBegin)
+	s.route("POST", "/sign-in/passkey/finish", Public, s.passkeySignInFinish)
+	s.route("GET", "/confirm", Pending, s.confirmPage)
+	s.route("POST", "/confirm/totp", Pending, s.confirmTOTP)
+	s.route("POST", "/confirm/recovery", Pending, s.confirmRecovery)
+	s.route("POST", "/confirm/passkey/begin", Pending, s.confirmPasskeyBegin)
+	s.route("POST", "/confirm/passkey/finish", Pending, s.confirmPasskeyFinish)
+	s.route("POST", "/sign-out", Public, s.signOut)
+
+	// Enrolment.
+	s.route("GET", "/enrol/{token}", Public, s.invitePage)
+	s.route("POST", "/enrol/{token}", Public, s.acceptInvite)
+	s.route("GET", "/enrol/factor", Enrol, s.enrolPage)
+	s.route("POST", "/account/totp/begin", Enrol, s.totpBegin)
+	s.route("POST", "/account/totp/confirm", Enrol, s.totpConfirm)
+	s.route("POST", "/account/passkeys/begin", Enrol, s.passkeyRegisterBegin)
+	s.route("POST", "/account/passkeys/finish", Enrol, s.passkeyRegisterFinish)
+
+	// The signed-in account.
+	s.route("GET", "/{$}", Signed, s.home)
+	s.route("GET", "/account", Signed, s.accountPage)
+	s.route("GET", "/account/recovery-codes", Signed, s.recoveryCodesPage)
+	s.route("GET", "/account/factors/add", Signed, s.enrolPage, stepUp)
+	s.route("POST", "/account/factors/remove", Signed, s.removeFactor, stepUp)
+	s.route("POST", "/account/recovery-codes/new", Signed, s.newRecoveryCodes, stepUp)
+	s.route("POST", "/account/sessions/revoke", Signed, s.revokeSession)
+	s.route("POST", "/sign-out/everywhere", Signed, s.signOutEverywhere)
+
+	// Administration.
+	s.route("GET", "/admin/staff", Signed, s.staffPage, admins)
+	s.route("POST", "/admin/staff", Signed, s.invite, admins)
+	s.route("POST", "/admin/staff/{id}/unlock", Signed, s.unlock, admins)
+	s.route("POST", "/admin/staff/{id}/reinvite", Signed, s.reinvite, admins)
+	s.route("POST", "/admin/staff/{id}/role", Signed, s.setRole, admins, stepUp)
+	s.route("POST", "/admin/staff/{id}/sign-out", Signed, s.revokeStaffSessions, admins)
+	s.route("GET", "/admin/sessions", Signed, s.tenantSessionsPage, admins)
+	s.route("GET", "/admin/clients", Signed, s.clientsPage, tenantAdmin)
+	s.route("POST", "/admin/clients", Signed, s.registerClient, tenantAdmin, stepUp)
+	s.route("POST", "/admin/clients/remove", Signed, s.removeClient, tenantAdmin)
+
+	// Care records.
+	s.route("GET", "/people", Signed, s.peoplePage, careStaff)
+	s.route("GET", "/people/{id}", Signed, s.personPage, careStaff)
+	s.route("POST", "/people/{id}/home-access", Signed, s.revealHomeAccess, careStaff, stepUp)
+}
