@@ -11,6 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/smart"
 	"github.com/havencare/haven/seal"
@@ -197,6 +200,10 @@ func (r storeReplay) Seen(clientID, jti string, exp time.Time) (bool, error) {
 func (s *Service) IssueToken(ctx context.Context, form url.Values, addr string) (smart.TokenResponse, error) {
 	req, err := smart.ParseRequest(form)
 	if err != nil {
+		var oe *smart.Error
+		if errors.As(err, &oe) {
+			s.refused(ctx, claimedClient(form), oe.Description, addr)
+		}
 		return smart.TokenResponse{}, err
 	}
 	v := smart.Verifier{TokenURL: s.cfg.TokenURL, Replay: storeReplay{s, ctx}, Now: s.Now}
@@ -204,7 +211,7 @@ func (s *Service) IssueToken(ctx context.Context, form url.Values, addr string) 
 	if err != nil {
 		var oe *smart.Error
 		if errors.As(err, &oe) {
-			s.refused(ctx, req.ClientID, oe.Description, addr)
+			s.refused(ctx, claimedClient(form), oe.Description, addr)
 		}
 		return smart.TokenResponse{}, err
 	}
@@ -228,6 +235,25 @@ func (s *Service) IssueToken(ctx context.Context, form url.Values, addr string) 
 		return smart.TokenResponse{}, err
 	}
 	return smart.NewTokenResponse(string(tok), TokenLife, granted)
+}
+
+// claimedClient is the client a refused request claimed to be: its
+// client_id, or else the unverified issuer of its assertion. It only
+// decides which tenant's audit log records the refusal, so that a tenant
+// sees failed attempts against its own clients.
+func claimedClient(form url.Values) string {
+	if id := form.Get("client_id"); id != "" {
+		return id
+	}
+	tok, err := jwt.ParseSigned(form.Get("client_assertion"), []jose.SignatureAlgorithm{jose.RS384, jose.ES384, jose.RS256, jose.ES256, jose.HS256, jose.HS384, jose.PS384})
+	if err != nil {
+		return ""
+	}
+	var c jwt.Claims
+	if tok.UnsafeClaimsWithoutVerification(&c) != nil {
+		return ""
+	}
+	return c.Issuer
 }
 
 // refused records a refused token request in the client's tenant, when the

@@ -206,17 +206,15 @@ func (s *Server) smartConfiguration(w http.ResponseWriter, r *http.Request, _ *r
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request, q *request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "the body must be a form"})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "the body must be a form of at most 64 KiB"})
 		return
 	}
 	res, err := s.auth.IssueToken(r.Context(), r.PostForm, q.client.Addr)
 	var oe *smart.Error
 	switch {
 	case errors.As(err, &oe):
-		if oe.Status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_client"`)
-		}
 		writeJSON(w, oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
 	case err != nil:
 		s.log.Error("token request failed", "err", err)
@@ -293,4 +291,12 @@ func (s *Server) revealHomeAccess(w http.ResponseWriter, r *http.Request, q *req
 		v.Access = []string{"No home access details are recorded."}
 	}
 	s.page(w, r, q, http.StatusOK, "person", v)
+}
+
+// methodNotAllowed answers a known path asked with the wrong method.
+func methodNotAllowed(allow string) func(http.ResponseWriter, *http.Request, *request) {
+	return func(w http.ResponseWriter, r *http.Request, _ *request) {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "use " + allow})
+	}
 }

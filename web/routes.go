@@ -11,7 +11,8 @@ func (s *Server) register() {
 
 	s.route("GET", "/healthz", Public, s.healthz)
 	s.route("GET", "/fhir/.well-known/smart-configuration", Public, s.smartConfiguration)
-	s.route("POST", "/fhir/auth/token", Public, s.token)
+	s.route("POST", "/fhir/auth/token", Public, s.token, noCookies)
+	s.route("GET", "/fhir/auth/token", Public, methodNotAllowed("POST"), noCookies)
 
 	// Signing in.
 	s.route("GET", "/sign-in", Public, s.signInPage)

@@ -59,7 +59,12 @@ type Route struct {
 	Roles []haven.Role
 	// StepUp requires a factor confirmed in the last auth.StepUpWindow.
 	StepUp bool
-	handle func(w http.ResponseWriter, r *http.Request, q *request)
+	// NoCookies marks an endpoint for non-browser clients that
+	// authenticate every request themselves (the token endpoint): cookies
+	// are ignored, so there is nothing for a forged cross-site request to
+	// ride on, and no form token is asked for.
+	NoCookies bool
+	handle    func(w http.ResponseWriter, r *http.Request, q *request)
 }
 
 // Pattern is the route's http.ServeMux pattern.
@@ -127,6 +132,7 @@ func (s *Server) route(method, path string, access Access, h func(http.ResponseW
 
 func roles(rs ...haven.Role) func(*Route) { return func(rt *Route) { rt.Roles = rs } }
 func stepUp(rt *Route)                    { rt.StepUp = true }
+func noCookies(rt *Route)                 { rt.NoCookies = true }
 
 // ServeHTTP adds the security headers every response carries.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -176,6 +182,10 @@ func stateChanging(m string) bool { return m != http.MethodGet && m != http.Meth
 func (s *Server) gate(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := &request{client: clientInfo(r)}
+		if rt.NoCookies {
+			rt.handle(w, r, q)
+			return
+		}
 		// Refuse cross-site state changes outright; the token check below
 		// is the second wall.
 		if stateChanging(r.Method) && !s.sameOrigin(r) {

@@ -50,8 +50,10 @@ type Env struct {
 	Clock *Clock
 	// People holds the ids of each tenant's synthetic people.
 	People map[string][]string
-	// Names holds each tenant's people's family names, to look for leaks.
+	// Names holds each tenant's people's family names, and NHS their NHS
+	// numbers, to look for leaks.
 	Names map[string][]string
+	NHS   map[string][]string
 }
 
 // Tenants the environment creates.
@@ -95,7 +97,7 @@ func New(t testing.TB, opt Options) *Env {
 	t.Cleanup(func() { db.Close() })
 	kr := seal.NewKeyring(kms)
 	e := &Env{DB: db, Care: care.New(db, kr), Clock: &Clock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)},
-		People: map[string][]string{}, Names: map[string][]string{}}
+		People: map[string][]string{}, Names: map[string][]string{}, NHS: map[string][]string{}}
 	if e.Auth, err = auth.New(db, kr, auth.Config{Origin: opt.Origin, TokenURL: opt.Origin + "/fhir/auth/token"}); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +121,7 @@ func New(t testing.TB, opt Options) *Env {
 			}
 			e.People[tenant] = append(e.People[tenant], ds.People[j].Person.ID)
 			e.Names[tenant] = append(e.Names[tenant], ds.People[j].Person.Family)
+			e.NHS[tenant] = append(e.NHS[tenant], ds.People[j].Person.NHSNumber)
 		}
 	}
 	return e
