@@ -15,6 +15,13 @@ import (
 
 var client = auth.ClientInfo{Addr: "192.0.2.1", Device: "test"}
 
+// onBothStores runs a test on SQLite and on PostgreSQL: identity rows go
+// through the same store contract as care records.
+func onBothStores(t *testing.T, test func(*testing.T, authtest.Options)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, authtest.Options{}) })
+	t.Run("postgres", func(t *testing.T) { test(t, authtest.Options{Postgres: true}) })
+}
+
 func code(t *testing.T, e *authtest.Env, secret string) string {
 	t.Helper()
 	c, err := totp.Code(secret, e.Clock.Now())
@@ -45,7 +52,11 @@ func auditActions(t *testing.T, e *authtest.Env, partition, accountID string) []
 }
 
 func TestPasswordAloneYieldsNoPrincipal(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+	onBothStores(t, testPasswordAloneYieldsNoPrincipal)
+}
+
+func testPasswordAloneYieldsNoPrincipal(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
 	tok := e.PasswordOnly(t, a)
 	sess, err := e.Auth.Authenticate(context.Background(), tok, client)
@@ -63,8 +74,10 @@ func TestPasswordAloneYieldsNoPrincipal(t *testing.T) {
 	sess.Principal("192.0.2.1")
 }
 
-func TestTOTPCodeWorksOnce(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+func TestTOTPCodeWorksOnce(t *testing.T) { onBothStores(t, testTOTPCodeWorksOnce) }
+
+func testTOTPCodeWorksOnce(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
 	c := code(t, e, a.TOTPSecret)
@@ -89,7 +102,11 @@ func TestTOTPCodeWorksOnce(t *testing.T) {
 }
 
 func TestTOTPOfAnotherAccountIsRefused(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+	onBothStores(t, testTOTPOfAnotherAccountIsRefused)
+}
+
+func testTOTPOfAnotherAccountIsRefused(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	victim := e.EnrolTOTP(t, authtest.North, "victim@north.example", haven.RoleNurse)
 	attacker := e.EnrolTOTP(t, authtest.North, "attacker@north.example", haven.RoleCarer)
 	tok := e.PasswordOnly(t, victim)
@@ -177,8 +194,10 @@ func locked(t *testing.T, e *authtest.Env, a authtest.Account) bool {
 
 // TestSessionFixation: every step that raises a session's assurance
 // issues a new session id; the old one stops working.
-func TestSessionFixation(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+func TestSessionFixation(t *testing.T) { onBothStores(t, testSessionFixation) }
+
+func testSessionFixation(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
 	pending := e.PasswordOnly(t, a)
@@ -194,8 +213,10 @@ func TestSessionFixation(t *testing.T) {
 	}
 }
 
-func TestSessionTimeouts(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+func TestSessionTimeouts(t *testing.T) { onBothStores(t, testSessionTimeouts) }
+
+func testSessionTimeouts(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
 
@@ -248,8 +269,10 @@ func TestTimeoutsCannotBeRaised(t *testing.T) {
 
 // TestCookieOfAnotherTenant: a session id only works in the partition
 // it was issued in; rewriting the partition prefix finds nothing.
-func TestCookieOfAnotherTenant(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+func TestCookieOfAnotherTenant(t *testing.T) { onBothStores(t, testCookieOfAnotherTenant) }
+
+func testCookieOfAnotherTenant(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	south := e.EnrolTOTP(t, authtest.South, "sam@south.example", haven.RoleCarer)
 	tok := e.SignIn(t, south)
@@ -268,8 +291,10 @@ func TestCookieOfAnotherTenant(t *testing.T) {
 	}
 }
 
-func TestInviteLinkWorksOnce(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+func TestInviteLinkWorksOnce(t *testing.T) { onBothStores(t, testInviteLinkWorksOnce) }
+
+func testInviteLinkWorksOnce(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	inv := e.Invite(t, authtest.North, "new@north.example", haven.RoleNurse)
 	if _, err := e.Auth.AcceptInvite(ctx, inv.Token, "short", client); err == nil {
@@ -301,8 +326,10 @@ func TestInviteLinkWorksOnce(t *testing.T) {
 	}
 }
 
-func TestRecoveryCodesAreSingleUse(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+func TestRecoveryCodesAreSingleUse(t *testing.T) { onBothStores(t, testRecoveryCodesAreSingleUse) }
+
+func testRecoveryCodesAreSingleUse(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
 	if len(a.RecoveryCodes) != 10 {
@@ -359,7 +386,11 @@ func TestFactorChangesNeedStepUpAndKeepOne(t *testing.T) {
 }
 
 func TestSessionsListRevokeAndSignOutEverywhere(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+	onBothStores(t, testSessionsListRevokeAndSignOutEverywhere)
+}
+
+func testSessionsListRevokeAndSignOutEverywhere(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
 	phone, laptop := e.SignIn(t, a), e.SignIn(t, a)
@@ -412,8 +443,10 @@ func TestSessionsListRevokeAndSignOutEverywhere(t *testing.T) {
 	}
 }
 
-func TestRoleChangeEndsSessions(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+func TestRoleChangeEndsSessions(t *testing.T) { onBothStores(t, testRoleChangeEndsSessions) }
+
+func testRoleChangeEndsSessions(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
 	tok := e.SignIn(t, a)
@@ -434,8 +467,10 @@ func TestRoleChangeEndsSessions(t *testing.T) {
 	}
 }
 
-func TestInvitePermissions(t *testing.T) {
-	e := authtest.New(t, authtest.Options{})
+func TestInvitePermissions(t *testing.T) { onBothStores(t, testInvitePermissions) }
+
+func testInvitePermissions(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
 	ctx := context.Background()
 	n := auth.NewAccount{Email: "x@north.example", Name: "X", Role: haven.RoleCarer}
 	for _, p := range []haven.Principal{

@@ -18,6 +18,7 @@ import (
 	"github.com/havencare/haven/care"
 	"github.com/havencare/haven/demo"
 	"github.com/havencare/haven/seal"
+	"github.com/havencare/haven/store/postgres/pgtest"
 	"github.com/havencare/haven/store/sqlite"
 	"github.com/havencare/haven/store/sqlstore"
 )
@@ -70,6 +71,9 @@ type Options struct {
 	Origin  string // default http://localhost:8080
 	People  int    // per tenant; default 5
 	RealNow bool   // use the wall clock (browser tests)
+	// Postgres runs on a fresh PostgreSQL database (pgtest; skipped when
+	// no server is configured) instead of SQLite.
+	Postgres bool
 }
 
 // New builds an environment. The store closes when the test ends.
@@ -90,8 +94,10 @@ func New(t testing.TB, opt Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "haven.db"))
-	if err != nil {
+	var db *sqlstore.DB
+	if opt.Postgres {
+		db = pgtest.Open(t)
+	} else if db, err = sqlite.Open(ctx, filepath.Join(dir, "haven.db")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
