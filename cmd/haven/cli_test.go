@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -58,4 +59,38 @@ func seededApp(t *testing.T, n int) (*app, string) {
 		t.Fatal(err)
 	}
 	return a, dir
+}
+
+// TestDemoPrintsWorkingEnrolmentLinks: the demo's accounts start from
+// one-time links, which a later run replaces for anyone not yet set up.
+func TestDemoPrintsWorkingEnrolmentLinks(t *testing.T) {
+	ctx := context.Background()
+	a, _ := seededApp(t, 2)
+	defer a.close()
+	first, err := a.demoAccounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != len(demoAccounts) {
+		t.Fatalf("%d links, want %d", len(first), len(demoAccounts))
+	}
+	token := func(link string) string { return link[strings.LastIndex(link, "/")+1:] }
+	for email, link := range first {
+		info, err := a.auth.OpenInvite(ctx, token(link))
+		if err != nil || info.Email != email {
+			t.Fatalf("link for %s: %v (%s)", email, err, info.Email)
+		}
+	}
+	second, err := a.demoAccounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for email, link := range first {
+		if _, err := a.auth.OpenInvite(ctx, token(link)); err == nil {
+			t.Fatalf("the first run's link for %s still works after a new one was printed", email)
+		}
+		if second[email] == link {
+			t.Fatal("the same link was printed twice")
+		}
+	}
 }
