@@ -58,6 +58,7 @@ func TestCSRF(t *testing.T) {
 		{"wrong token", url.Values{"csrf": {"guess"}}, g.origin},
 		{"another session's token", url.Values{"csrf": {strings.Repeat("x", 43)}}, g.origin},
 		{"right token from another site", url.Values{"csrf": {sess.CSRFToken()}}, "https://evil.example"},
+		{"right token from an opaque origin", url.Values{"csrf": {sess.CSRFToken()}}, "null"},
 	} {
 		resp, _ := g.post(t, "/sign-out/everywhere", c.form, cookies, c.origin)
 		if resp.StatusCode != http.StatusForbidden {

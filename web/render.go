@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -74,7 +75,8 @@ type view struct {
 	StepUp, HasPasskey, HasTOTP, Enrolling, MustPasskey bool
 	Invite                                              auth.InviteInfo
 	Token                                               string
-	Secret, QR                                          string
+	Secret                                              string
+	QR                                                  template.URL
 	Codes                                               []string
 	Factors                                             []auth.Factor
 	RecoveryLeft                                        int
@@ -146,14 +148,20 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, q *request, status
 			v.Me.Org = s.cfg.OrgName(r.Context(), t)
 		}
 	}
+	// Render in full before sending anything: a template that fails half-way
+	// must not reach the browser as a truncated page with status 200.
+	var buf bytes.Buffer
+	if err := pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "Sorry, there is a problem with this page.", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if len(v.Errors) > 0 && status == http.StatusOK {
 		status = http.StatusUnprocessableEntity
 	}
 	w.WriteHeader(status)
-	if err := pages[name].ExecuteTemplate(w, "layout", v); err != nil {
-		s.log.Error("render page", "page", name, "err", err)
-	}
+	w.Write(buf.Bytes())
 }
 
 // clinical reports whether a role reads care records. Administrators

@@ -263,11 +263,17 @@ func (s *Server) allowed(w http.ResponseWriter, r *http.Request, rt Route, q *re
 // sameOrigin checks the Origin (or, failing that, Sec-Fetch-Site) of a
 // state-changing request.
 func (s *Server) sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	// With Referrer-Policy no-referrer, browsers send "Origin: null" on
+	// form posts; Sec-Fetch-Site (set by the browser, not by page script)
+	// then says whether the form was ours.
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		return o == strings.TrimRight(s.cfg.Origin, "/")
 	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
 		return site == "same-origin" || site == "none"
+	}
+	if r.Header.Get("Origin") == "null" {
+		return false // an opaque origin with no browser metadata to vouch for it
 	}
 	return true // non-browser clients; the token check still applies
 }
