@@ -15,8 +15,9 @@ const ceremonyLifetime = 5 * time.Minute
 // is checked, so each can be answered once. They live in memory: a
 // ceremony interrupted by a restart is simply begun again.
 type ceremonies struct {
-	mu sync.Mutex
-	m  map[string]ceremony
+	mu   sync.Mutex
+	m    map[string]ceremony
+	puts int
 }
 
 type ceremony struct {
@@ -29,16 +30,27 @@ type ceremony struct {
 
 func newCeremonies() *ceremonies { return &ceremonies{m: map[string]ceremony{}} }
 
-func (c *ceremonies) put(now time.Time, id string, cer ceremony) {
+// maxCeremonies bounds the memory an unauthenticated caller can make
+// Haven hold by starting passkey sign-ins and never finishing them.
+const maxCeremonies = 20000
+
+// put stores a ceremony; false means too many are open (refuse and retry).
+func (c *ceremonies) put(now time.Time, id string, cer ceremony) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, v := range c.m {
-		if now.After(v.expires) {
-			delete(c.m, k)
+	if c.puts++; c.puts%256 == 0 || len(c.m) >= maxCeremonies {
+		for k, v := range c.m {
+			if now.After(v.expires) {
+				delete(c.m, k)
+			}
 		}
+	}
+	if len(c.m) >= maxCeremonies {
+		return false
 	}
 	cer.expires = now.Add(ceremonyLifetime)
 	c.m[id] = cer
+	return true
 }
 
 // take removes and returns the ceremony id for purpose and owner.

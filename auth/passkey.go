@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -20,6 +21,9 @@ import (
 
 // ErrPasskey is the answer to a passkey that did not verify.
 var ErrPasskey = errors.New("that passkey could not be verified")
+
+// errCloned marks a passkey whose sign count went backwards.
+var errCloned = errors.New("auth: cloned authenticator")
 
 // newWebAuthn configures the relying party for origin. Every ceremony asks
 // for user verification (PIN or biometric on the authenticator), which is
@@ -67,7 +71,9 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, token, name stri
 		if err != nil {
 			return err
 		}
-		s.cer.put(s.Now(), ss.ID, ceremony{data: *data, purpose: "register", owner: ss.ID, name: name})
+		if !s.cer.put(s.Now(), ss.ID, ceremony{data: *data, purpose: "register", owner: ss.ID, name: name}) {
+			return &ThrottledError{RetryAfter: 10 * time.Second}
+		}
 		out = creation
 		return nil
 	})
@@ -117,7 +123,9 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context) (*protocol.CredentialA
 		return nil, "", err
 	}
 	id := newSecret(32)
-	s.cer.put(s.Now(), id, ceremony{data: *data, purpose: "sign-in"})
+	if !s.cer.put(s.Now(), id, ceremony{data: *data, purpose: "sign-in"}) {
+		return nil, "", &ThrottledError{RetryAfter: 10 * time.Second}
+	}
 	return assertion, id, nil
 }
 
@@ -134,10 +142,13 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremonyID string, bo
 		s.throttle.fail(now, addrKey(c.Addr))
 		return nil, ErrPasskey
 	}
-	partition, id, ok := strings.Cut(string(parsed.Response.UserHandle), "/")
-	if !ok || (partition != haven.SupplierPartition && !haven.ValidTenantID(partition)) {
+	refuse := func() (*Session, error) {
 		s.throttle.fail(now, addrKey(c.Addr))
 		return nil, ErrPasskey
+	}
+	partition, id, ok := strings.Cut(string(parsed.Response.UserHandle), "/")
+	if !ok || (partition != haven.SupplierPartition && !haven.ValidTenantID(partition)) {
+		return refuse()
 	}
 	var out *Session
 	var answer error
@@ -145,6 +156,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremonyID string, bo
 		a, err := loadAccount(tx, tk, id)
 		if errors.Is(err, haven.ErrNotFound) {
 			answer = ErrPasskey
+			s.throttle.fail(now, addrKey(c.Addr))
 			return nil
 		} else if err != nil {
 			return err
@@ -181,6 +193,9 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremonyID string, bo
 		}
 		return s.record(tx, event{actor: a.ID, role: string(a.Role), action: ActionSignIn, recordID: a.ID, addr: c.Addr, purpose: "passkey"})
 	})
+	if errors.Is(err, errNoPartition) {
+		return refuse() // a handle naming no tenant: same answer as any bad passkey
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +231,9 @@ func (s *Service) BeginPasskeyConfirm(ctx context.Context, token string) (*proto
 		if err != nil {
 			return err
 		}
-		s.cer.put(s.Now(), ss.ID, ceremony{data: *data, purpose: "confirm", owner: ss.ID})
+		if !s.cer.put(s.Now(), ss.ID, ceremony{data: *data, purpose: "confirm", owner: ss.ID}) {
+			return &ThrottledError{RetryAfter: 10 * time.Second}
+		}
 		out = assertion
 		return nil
 	})
@@ -235,6 +252,9 @@ func (s *Service) FinishPasskeyConfirm(ctx context.Context, token string, body [
 		if err != nil {
 			return false, nil
 		}
-		return s.updatePasskey(a, cred), nil
+		if !s.updatePasskey(a, cred) {
+			return false, errCloned
+		}
+		return true, nil
 	}, false)
 }

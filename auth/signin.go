@@ -163,7 +163,10 @@ func (s *Service) confirmed(tx store.Tx, tk *seal.TenantKey, ss *Session, a *acc
 		return nil, err
 	}
 	stage := StageMFA
-	mustAddPasskey := Privileged(a.Role) && (factor != "passkey" && len(a.Passkeys) == 0 || recovery)
+	// Administrators are fully signed in only by a passkey. Any other
+	// route (an authenticator app kept from before a promotion, a
+	// recovery code) leads only to adding one.
+	mustAddPasskey := Privileged(a.Role) && (factor != "passkey" || recovery)
 	if mustAddPasskey {
 		stage = StagePassword
 	}
@@ -202,6 +205,10 @@ func (s *Service) factorAttempt(ctx context.Context, token string, c ClientInfo,
 			return nil
 		}
 		ok, err := check(ss, &a)
+		outcome := "denied"
+		if errors.Is(err, errCloned) {
+			ok, err, outcome = false, nil, "cloned-authenticator"
+		}
 		if err != nil {
 			var inv *haven.InvalidError
 			if errors.As(err, &inv) || errors.Is(err, ErrPasskeyRequired) {
@@ -216,7 +223,7 @@ func (s *Service) factorAttempt(ctx context.Context, token string, c ClientInfo,
 			if err := s.countFailure(tx, tk, &a, c); err != nil {
 				return err
 			}
-			return s.record(tx, event{actor: a.ID, role: string(a.Role), action: ActionSignInFailed, recordID: a.ID, outcome: "denied", addr: c.Addr, purpose: factor})
+			return s.record(tx, event{actor: a.ID, role: string(a.Role), action: ActionSignInFailed, recordID: a.ID, outcome: outcome, addr: c.Addr, purpose: factor})
 		}
 		out, err = s.confirmed(tx, tk, ss, &a, factor, c, recovery)
 		return err
@@ -235,7 +242,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, token, code string, c ClientIn
 		if a.TOTP == nil {
 			return false, haven.Invalid("code", "this account has no authenticator app; use a passkey or a recovery code")
 		}
-		if ss.Stage == StageMFA && Privileged(a.Role) {
+		if Privileged(a.Role) && (ss.Stage == StageMFA || len(a.Passkeys) > 0) {
 			return false, ErrPasskeyRequired
 		}
 		step, ok := totp.Verify(a.TOTP.Secret, code, s.Now(), a.TOTP.LastStep)
