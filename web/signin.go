@@ -299,7 +299,13 @@ func (s *Server) totpPage(w http.ResponseWriter, r *http.Request, q *request, se
 func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, q *request) {
 	res, err := s.auth.ConfirmTOTP(r.Context(), q.token, r.PostFormValue("code"), q.client)
 	var inv *haven.InvalidError
-	if errors.As(err, &inv) && q.sess.PendingTOTP != "" {
+	if errors.As(err, &inv) {
+		if q.sess.PendingTOTP == "" {
+			// Nothing being set up (the page was reloaded after success, or
+			// the form was posted on its own): start again.
+			http.Redirect(w, r, "/enrol/factor", http.StatusSeeOther)
+			return
+		}
 		s.totpPage(w, r, q, q.sess.PendingTOTP, totpURI(q.sess), []fieldError{{inv.Field, inv.Reason}})
 		return
 	}
