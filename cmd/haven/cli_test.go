@@ -94,3 +94,48 @@ func TestDemoPrintsWorkingEnrolmentLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminCommands: the first operator and a tenant's first admin are
+// created from the console with one-time links, never passwords.
+func TestAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	stdout := os.Stdout
+	os.Stdout = devnull
+	defer func() { os.Stdout = stdout }()
+	for _, args := range [][]string{
+		{"admin", "create-operator", "--data", dir, "--email", "ops@supplier.example", "--name", "Olu Operator"},
+		{"admin", "create-tenant", "--data", dir, "--id", "aire-valley", "--name", "Aire Valley Home Care"},
+		{"admin", "invite", "--data", dir, "--tenant", "aire-valley", "--email", "ana@aire.example", "--name", "Ana Admin"},
+		{"admin", "reinvite", "--data", dir, "--email", "ana@aire.example"},
+	} {
+		if err := run(args); err != nil {
+			t.Fatalf("%v: %v", args[1:2], err)
+		}
+	}
+	for _, bad := range [][]string{
+		{"admin", "create-tenant", "--data", dir, "--id", "_supplier", "--name", "x"},
+		{"admin", "invite", "--data", dir, "--tenant", "aire-valley", "--email", "ana@aire.example", "--name", "Again"},
+		{"admin", "invite", "--data", dir, "--tenant", "aire-valley", "--email", "x@aire.example", "--name", "X", "--role", "supplier-operator"},
+		{"admin", "invite", "--data", dir, "--tenant", "aire-valley", "--email", "x@aire.example"},
+		{"admin", "unlock", "--data", dir, "--email", "nobody@aire.example"},
+	} {
+		if err := run(bad); err == nil {
+			t.Errorf("%v succeeded", bad)
+		}
+	}
+	a, err := open(context.Background(), options{data: dir}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	accts, err := a.auth.Accounts(context.Background(), operator("aire-valley", "test"))
+	if err != nil || len(accts) != 1 || accts[0].Role != "tenant-admin" || accts[0].Status != "invited" {
+		t.Fatalf("aire-valley accounts: %+v, %v", accts, err)
+	}
+	ops, err := a.auth.Accounts(context.Background(), operator("", "test"))
+	if err != nil || len(ops) != 1 || ops[0].Role != "supplier-operator" {
+		t.Fatalf("supplier accounts: %+v, %v", ops, err)
+	}
+}
