@@ -319,8 +319,15 @@ func (s *Service) ReissueInvite(ctx context.Context, by haven.Principal, partiti
 		if a.HasFactor() {
 			return haven.Invalid("account", "this person has already enrolled; reset their factors instead")
 		}
+		if a.Status == StatusDisabled {
+			return haven.Invalid("account", "this account is disabled")
+		}
 		a.Status, a.Invite, a.Password = StatusInvited, &Invite{Expires: inv.Expires}, ""
 		if err := s.saveAccount(tx, tk, &a); err != nil {
+			return err
+		}
+		// Whoever used an earlier link must not finish enrolling with it.
+		if _, err := s.revokeAccountSessions(tx, tk, a.ID, ""); err != nil {
 			return err
 		}
 		if err := tx.SetIndex(kindAccount, a.ID, "", []store.IndexEntry{

@@ -51,6 +51,8 @@ const (
 	// LockThreshold is NIST SP 800-63B's bound on consecutive failed
 	// attempts before an account is locked until an admin unlocks it.
 	LockThreshold = 100
+	// anonCeremoniesPerAddr bounds open passkey-only sign-ins per address.
+	anonCeremoniesPerAddr = 20
 )
 
 // Errors callers map to responses.
@@ -101,7 +103,11 @@ type Service struct {
 	cfg      Config
 	wa       *webauthn.WebAuthn
 	throttle *throttle
-	cer      *ceremonies
+	// cer holds ceremonies of signed-in or signing-in sessions, keyed by
+	// session; anon holds passkey-only sign-ins, which anyone can start,
+	// capped per address so that a flood cannot crowd out the others.
+	cer  *ceremonies
+	anon *ceremonies
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -118,7 +124,7 @@ func New(st store.Store, kr *seal.Keyring, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{st: st, keys: kr, cfg: cfg, wa: wa, throttle: newThrottle(), cer: newCeremonies(), Now: time.Now}, nil
+	return &Service{st: st, keys: kr, cfg: cfg, wa: wa, throttle: newThrottle(), cer: newCeremonies(0), anon: newCeremonies(anonCeremoniesPerAddr), Now: time.Now}, nil
 }
 
 // Config returns the effective configuration.

@@ -318,6 +318,19 @@ func testInviteLinkWorksOnce(t *testing.T, opt authtest.Options) {
 	if _, err := e.Auth.SignInPassword(ctx, "new@north.example", authtest.Password, client); !errors.Is(err, auth.ErrEnrolmentIncomplete) {
 		t.Fatalf("password sign-in without a factor: got %v", err)
 	}
+	// A new link ends whatever the old one started: an enrolment session
+	// opened with an intercepted link cannot be finished.
+	third := e.Invite(t, authtest.North, "third@north.example", haven.RoleNurse)
+	intercepted, err := e.Auth.AcceptInvite(ctx, third.Token, authtest.Password, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Auth.ReissueInvite(ctx, haven.SystemPrincipal(authtest.North, "t"), authtest.North, third.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Auth.BeginTOTP(ctx, intercepted.Token); !errors.Is(err, auth.ErrSession) {
+		t.Fatalf("enrolment session of the replaced link: got %v, want ErrSession", err)
+	}
 	// An expired link does not work.
 	late := e.Invite(t, authtest.North, "late@north.example", haven.RoleNurse)
 	e.Clock.Advance(auth.InviteLifetime)
@@ -339,6 +352,14 @@ func testRecoveryCodesAreSingleUse(t *testing.T, opt authtest.Options) {
 	full, err := e.Auth.VerifyRecoveryCode(ctx, e.PasswordOnly(t, a), strings.ToUpper(rc), client)
 	if err != nil || !full.FullyAuthenticated() {
 		t.Fatalf("recovery code sign-in: %v", err)
+	}
+	// Getting in with a recovery code is not confirming a factor: sensitive
+	// actions still ask for one.
+	if full.SteppedUp(e.Clock.Now()) {
+		t.Fatal("a recovery-code sign-in counts as step-up")
+	}
+	if _, err := e.Auth.NewRecoveryCodes(ctx, full.Token, client); !errors.Is(err, auth.ErrStepUp) {
+		t.Fatalf("new recovery codes straight after a recovery sign-in: got %v, want ErrStepUp", err)
 	}
 	if _, err := e.Auth.VerifyRecoveryCode(ctx, e.PasswordOnly(t, a), rc, client); !errors.Is(err, auth.ErrSignIn) {
 		t.Fatalf("second use of a recovery code: got %v", err)
@@ -515,5 +536,63 @@ func TestNoPlaintextSecretsInStore(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no rows scanned")
+	}
+}
+
+// TestConcurrentGuessesAreThrottled: guesses sent all at once cannot slip
+// past the limit before the first failure is recorded.
+func TestConcurrentGuessesAreThrottled(t *testing.T) {
+	e := authtest.New(t, authtest.Options{})
+	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
+	const n = 40
+	results := make(chan error, n)
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			<-start
+			_, err := e.Auth.SignInPassword(context.Background(), a.Email, "wrong guess number "+string(rune('a'+i%26)), auth.ClientInfo{Addr: "203.0.113." + string(rune('0'+i%10))})
+			results <- err
+		}(i)
+	}
+	close(start)
+	checked := 0
+	for i := 0; i < n; i++ {
+		err := <-results
+		var th *auth.ThrottledError
+		switch {
+		case errors.Is(err, auth.ErrSignIn):
+			checked++
+		case errors.As(err, &th):
+		default:
+			t.Fatalf("guess: %v", err)
+		}
+	}
+	if checked > auth.AccountLimit {
+		t.Fatalf("%d of %d simultaneous guesses were checked, want at most %d", checked, n, auth.AccountLimit)
+	}
+}
+
+// TestPasskeySignInFloodIsContained: one address starting passkey sign-ins
+// and never finishing them is capped, and cannot block other addresses or
+// the ceremonies of signed-in sessions.
+func TestPasskeySignInFloodIsContained(t *testing.T) {
+	e := authtest.New(t, authtest.Options{})
+	ctx := context.Background()
+	flooder := auth.ClientInfo{Addr: "203.0.113.66"}
+	refused := 0
+	for i := 0; i < 200; i++ {
+		if _, _, err := e.Auth.BeginPasskeySignIn(ctx, flooder); err != nil {
+			refused++
+		}
+	}
+	if refused < 150 {
+		t.Fatalf("only %d of 200 unfinished passkey sign-ins from one address were refused", refused)
+	}
+	if _, _, err := e.Auth.BeginPasskeySignIn(ctx, auth.ClientInfo{Addr: "192.0.2.44"}); err != nil {
+		t.Fatalf("another address cannot start a passkey sign-in: %v", err)
+	}
+	a := e.EnrolTOTP(t, authtest.North, "pat@north.example", haven.RoleCarer)
+	if _, err := e.Auth.BeginPasskeyRegistration(ctx, e.SignIn(t, a), "laptop"); err != nil {
+		t.Fatalf("a signed-in session cannot add a passkey during the flood: %v", err)
 	}
 }

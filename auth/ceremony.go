@@ -15,9 +15,11 @@ const ceremonyLifetime = 5 * time.Minute
 // is checked, so each can be answered once. They live in memory: a
 // ceremony interrupted by a restart is simply begun again.
 type ceremonies struct {
-	mu   sync.Mutex
-	m    map[string]ceremony
-	puts int
+	mu      sync.Mutex
+	m       map[string]ceremony
+	perAddr map[string]int // open ceremonies per client address
+	addrCap int            // 0: no per-address cap
+	puts    int
 }
 
 type ceremony struct {
@@ -25,10 +27,22 @@ type ceremony struct {
 	purpose string // "register", "sign-in", "step-up"
 	owner   string // session row id for register and step-up; "" for sign-in
 	name    string // passkey name for register
+	addr    string // client address that began it
 	expires time.Time
 }
 
-func newCeremonies() *ceremonies { return &ceremonies{m: map[string]ceremony{}} }
+// newCeremonies makes a table; addrCap > 0 limits how many ceremonies one
+// client address may have open at once.
+func newCeremonies(addrCap int) *ceremonies {
+	return &ceremonies{m: map[string]ceremony{}, perAddr: map[string]int{}, addrCap: addrCap}
+}
+
+func (c *ceremonies) drop(id string, cer ceremony) {
+	delete(c.m, id)
+	if c.perAddr[cer.addr]--; c.perAddr[cer.addr] <= 0 {
+		delete(c.perAddr, cer.addr)
+	}
+}
 
 // maxCeremonies bounds the memory an unauthenticated caller can make
 // Haven hold by starting passkey sign-ins and never finishing them.
@@ -38,18 +52,22 @@ const maxCeremonies = 20000
 func (c *ceremonies) put(now time.Time, id string, cer ceremony) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.puts++; c.puts%256 == 0 || len(c.m) >= maxCeremonies {
+	if c.puts++; c.puts%256 == 0 || len(c.m) >= maxCeremonies || c.addrCap > 0 && c.perAddr[cer.addr] >= c.addrCap {
 		for k, v := range c.m {
 			if now.After(v.expires) {
-				delete(c.m, k)
+				c.drop(k, v)
 			}
 		}
 	}
-	if len(c.m) >= maxCeremonies {
+	if len(c.m) >= maxCeremonies || c.addrCap > 0 && c.perAddr[cer.addr] >= c.addrCap {
 		return false
+	}
+	if old, ok := c.m[id]; ok {
+		c.drop(id, old)
 	}
 	cer.expires = now.Add(ceremonyLifetime)
 	c.m[id] = cer
+	c.perAddr[cer.addr]++
 	return true
 }
 
@@ -61,7 +79,7 @@ func (c *ceremonies) take(now time.Time, id, purpose, owner string) (ceremony, b
 	if !ok {
 		return ceremony{}, false
 	}
-	delete(c.m, id)
+	c.drop(id, cer)
 	if now.After(cer.expires) || cer.purpose != purpose || cer.owner != owner {
 		return ceremony{}, false
 	}

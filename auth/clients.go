@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -198,6 +199,19 @@ func (r storeReplay) Seen(clientID, jti string, exp time.Time) (bool, error) {
 // IssueToken answers a SMART Backend Services token request. Refusals are
 // *smart.Error values to be sent as OAuth error responses.
 func (s *Service) IssueToken(ctx context.Context, form url.Values, addr string) (smart.TokenResponse, error) {
+	// Refused requests are throttled per address like failed sign-ins, so
+	// that nobody can flood a tenant's audit log with refusals.
+	d, finish := s.throttle.begin(s.Now(), addrKey("token:"+addr))
+	if d > 0 {
+		return smart.TokenResponse{}, &smart.Error{Code: smart.CodeInvalidRequest, Status: 429,
+			Description: fmt.Sprintf("too many refused requests from this address; try again in %d seconds", int(d.Seconds())+1)}
+	}
+	res, err := s.issueToken(ctx, form, addr)
+	finish(err != nil)
+	return res, err
+}
+
+func (s *Service) issueToken(ctx context.Context, form url.Values, addr string) (smart.TokenResponse, error) {
 	req, err := smart.ParseRequest(form)
 	if err != nil {
 		var oe *smart.Error

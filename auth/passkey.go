@@ -117,13 +117,13 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, b
 // BeginPasskeySignIn starts a passkey-only sign-in: the browser offers the
 // passkeys it holds for this site, and the one chosen names the account.
 // The returned id names the ceremony (the caller keeps it in a cookie).
-func (s *Service) BeginPasskeySignIn(ctx context.Context) (*protocol.CredentialAssertion, string, error) {
+func (s *Service) BeginPasskeySignIn(ctx context.Context, c ClientInfo) (*protocol.CredentialAssertion, string, error) {
 	assertion, data, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return nil, "", err
 	}
 	id := newSecret(32)
-	if !s.cer.put(s.Now(), id, ceremony{data: *data, purpose: "sign-in"}) {
+	if !s.anon.put(s.Now(), id, ceremony{data: *data, purpose: "sign-in", addr: c.Addr}) {
 		return nil, "", &ThrottledError{RetryAfter: 10 * time.Second}
 	}
 	return assertion, id, nil
@@ -136,7 +136,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremonyID string, bo
 	if d := s.throttle.wait(now, addrKey(c.Addr)); d > 0 {
 		return nil, &ThrottledError{RetryAfter: d}
 	}
-	cer, ok := s.cer.take(now, ceremonyID, "sign-in", "")
+	cer, ok := s.anon.take(now, ceremonyID, "sign-in", "")
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if !ok || err != nil {
 		s.throttle.fail(now, addrKey(c.Addr))

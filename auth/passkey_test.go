@@ -30,7 +30,7 @@ var pkClient = auth.ClientInfo{Addr: "198.51.100.7", Device: "passkey test"}
 func pkSignIn(t *testing.T, env *authtest.Env, key *authtest.SoftKey, o authtest.Answer) (*auth.Session, error) {
 	t.Helper()
 	ctx := context.Background()
-	assertion, ceremony, err := env.Auth.BeginPasskeySignIn(ctx)
+	assertion, ceremony, err := env.Auth.BeginPasskeySignIn(ctx, pkClient)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestPasskeyAssertionAnswersOnce(t *testing.T) {
 			key.BackupEligible = !counting
 			env.EnrolPasskey(t, authtest.North, fmt.Sprintf("admin%d@north.example", i), haven.RoleTenantAdmin, key)
 
-			assertion, ceremony, err := env.Auth.BeginPasskeySignIn(ctx)
+			assertion, ceremony, err := env.Auth.BeginPasskeySignIn(ctx, pkClient)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +170,7 @@ func TestPasskeyAssertionAnswersOnce(t *testing.T) {
 			pkRefused(t, "replay on the same ceremony", s, err)
 
 			// The same body on a new ceremony: the challenge does not match.
-			_, ceremony2, err := env.Auth.BeginPasskeySignIn(ctx)
+			_, ceremony2, err := env.Auth.BeginPasskeySignIn(ctx, pkClient)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +178,7 @@ func TestPasskeyAssertionAnswersOnce(t *testing.T) {
 			pkRefused(t, "replay on a new ceremony", s, err)
 
 			// A fresh answer to a ceremony left open past its lifetime.
-			assertion, ceremony3, err := env.Auth.BeginPasskeySignIn(ctx)
+			assertion, ceremony3, err := env.Auth.BeginPasskeySignIn(ctx, pkClient)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -635,7 +635,7 @@ func TestSoftKeyAnswersParse(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	assertion, _, err := env.Auth.BeginPasskeySignIn(ctx)
+	assertion, _, err := env.Auth.BeginPasskeySignIn(ctx, pkClient)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/password"
@@ -25,9 +26,12 @@ var ErrPasskeyRequired = errors.New("your role must confirm with a passkey")
 func (s *Service) SignInPassword(ctx context.Context, email, pw string, c ClientInfo) (*Session, error) {
 	now := s.Now()
 	keys := []string{accountKey(email), addrKey(c.Addr)}
-	if d := s.throttle.wait(now, keys...); d > 0 {
+	d, finish := s.throttle.begin(now, keys...)
+	if d > 0 {
 		return nil, &ThrottledError{RetryAfter: d}
 	}
+	failed := true
+	defer func() { finish(failed) }()
 	partition, id, err := s.findAccount(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, haven.ErrNotFound) {
@@ -51,6 +55,13 @@ func (s *Service) SignInPassword(ctx context.Context, email, pw string, c Client
 		} else if err != nil {
 			return nil, err
 		}
+	} else {
+		// The same read an existing account costs, so that timing does not
+		// tell the two apart.
+		_ = s.in(ctx, haven.SupplierPartition, func(tx store.Tx, tk *seal.TenantKey) error {
+			_, err := loadAccount(tx, tk, "a-000000000000000000000000")
+			return err
+		})
 	}
 	ok, rehash := false, false
 	if hash == "" {
@@ -62,7 +73,6 @@ func (s *Service) SignInPassword(ctx context.Context, email, pw string, c Client
 	}
 
 	if !found {
-		s.throttle.fail(now, keys...)
 		err := s.in(ctx, haven.SupplierPartition, func(tx store.Tx, _ *seal.TenantKey) error {
 			return s.record(tx, event{action: ActionSignInFailed, outcome: "denied", addr: c.Addr, purpose: "password"})
 		})
@@ -83,7 +93,6 @@ func (s *Service) SignInPassword(ctx context.Context, email, pw string, c Client
 		switch {
 		case a.IsLocked() || a.Status == StatusDisabled || !ok:
 			answer = ErrSignIn
-			s.throttle.fail(now, keys...)
 			ev.action, ev.outcome = ActionSignInFailed, "denied"
 			if a.IsLocked() {
 				ev.outcome = "locked"
@@ -116,6 +125,7 @@ func (s *Service) SignInPassword(ctx context.Context, email, pw string, c Client
 	if err != nil {
 		return nil, err
 	}
+	failed = answer == ErrSignIn
 	return out, answer
 }
 
@@ -173,6 +183,14 @@ func (s *Service) confirmed(tx store.Tx, tk *seal.TenantKey, ss *Session, a *acc
 	next, err := s.startSession(tx, tk, a.Account, stage, c)
 	if err != nil {
 		return nil, err
+	}
+	if recovery {
+		// A recovery code replaces a lost factor to get in; it does not
+		// count as confirming one for sensitive actions.
+		next.FactorAt = time.Time{}
+		if err := s.saveSession(tx, tk, next); err != nil {
+			return nil, err
+		}
 	}
 	if mustAddPasskey {
 		next.Enrolling = true

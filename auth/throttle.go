@@ -32,12 +32,15 @@ const (
 )
 
 type throttle struct {
-	mu   sync.Mutex
-	keys map[string][]time.Time // failure times within the window, oldest first
-	ops  int
+	mu       sync.Mutex
+	keys     map[string][]time.Time // failure times within the window, oldest first
+	inflight map[string]int         // attempts begun and not yet finished
+	ops      int
 }
 
-func newThrottle() *throttle { return &throttle{keys: map[string][]time.Time{}} }
+func newThrottle() *throttle {
+	return &throttle{keys: map[string][]time.Time{}, inflight: map[string]int{}}
+}
 
 func limitOf(key string) int {
 	if len(key) > 5 && key[:5] == "addr:" {
@@ -51,10 +54,43 @@ func limitOf(key string) int {
 func (t *throttle) wait(now time.Time, keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.waitLocked(now, keys)
+}
+
+// begin is wait for an attempt whose outcome is known only later (a
+// password check takes tens of milliseconds). Attempts in flight count as
+// failures until they finish, so a burst of simultaneous guesses cannot
+// all slip past the limit before the first failure is recorded. The
+// caller must call finish exactly once.
+func (t *throttle) begin(now time.Time, keys ...string) (time.Duration, func(failed bool)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d := t.waitLocked(now, keys); d > 0 {
+		return d, func(bool) {}
+	}
+	for _, k := range keys {
+		t.inflight[k]++
+	}
+	return 0, func(failed bool) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for _, k := range keys {
+			if t.inflight[k]--; t.inflight[k] <= 0 {
+				delete(t.inflight, k)
+			}
+			if failed {
+				t.keys[k] = append(t.recent(now, k), now)
+			}
+		}
+	}
+}
+
+func (t *throttle) waitLocked(now time.Time, keys []string) time.Duration {
 	var longest time.Duration
 	for _, k := range keys {
 		fails := t.recent(now, k)
-		n := len(fails)
+		busy := t.inflight[k]
+		n := len(fails) + busy
 		var d time.Duration
 		limit := limitOf(k)
 		free := freeFailures
@@ -62,11 +98,15 @@ func (t *throttle) wait(now time.Time, keys ...string) time.Duration {
 			free = AccountLimit
 		}
 		switch {
-		case n >= limit:
+		case n >= limit && len(fails) > n-limit:
 			d = fails[n-limit].Add(ThrottleWindow).Sub(now)
+		case n >= limit:
+			d = time.Second // the limit is taken up by attempts still running
+		case n > free && busy > 0:
+			d = time.Second // finish one guess before the next
 		case n > free:
 			delay := time.Second << min(n-free-1, 8)
-			d = fails[n-1].Add(delay).Sub(now)
+			d = fails[len(fails)-1].Add(delay).Sub(now)
 		}
 		longest = max(longest, d)
 	}

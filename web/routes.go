@@ -47,9 +47,9 @@ func (s *Server) register() {
 
 	// Administration.
 	s.route("GET", "/admin/staff", Signed, s.staffPage, admins)
-	s.route("POST", "/admin/staff", Signed, s.invite, admins)
+	s.route("POST", "/admin/staff", Signed, s.invite, admins, stepUp)
 	s.route("POST", "/admin/staff/{id}/unlock", Signed, s.unlock, admins)
-	s.route("POST", "/admin/staff/{id}/reinvite", Signed, s.reinvite, admins)
+	s.route("POST", "/admin/staff/{id}/reinvite", Signed, s.reinvite, admins, stepUp)
 	s.route("POST", "/admin/staff/{id}/role", Signed, s.setRole, admins, stepUp)
 	s.route("POST", "/admin/staff/{id}/sign-out", Signed, s.revokeStaffSessions, admins)
 	s.route("GET", "/admin/sessions", Signed, s.tenantSessionsPage, admins)

@@ -327,7 +327,18 @@ func (s *Server) askStepUp(w http.ResponseWriter, r *http.Request) {
 // localPath returns p if it is a path on this site, else def. Only such
 // paths are followed after sign-in, so no link can bounce a user off-site.
 func localPath(p, def string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if p == "" || len(p) > 2048 || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
+		return def
+	}
+	// Browsers drop tabs and newlines from URLs, so "/\t/evil.example"
+	// would become "//evil.example": refuse every control character.
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return def
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return def
 	}
 	return p

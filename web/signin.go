@@ -183,7 +183,7 @@ func (s *Server) confirmPasskeyFinish(w http.ResponseWriter, r *http.Request, q 
 // Passkey-only sign-in. The ceremony id travels in a short-lived cookie.
 
 func (s *Server) passkeySignInBegin(w http.ResponseWriter, r *http.Request, q *request) {
-	a, id, err := s.auth.BeginPasskeySignIn(r.Context())
+	a, id, err := s.auth.BeginPasskeySignIn(r.Context(), q.client)
 	if err == nil {
 		s.setCookie(w, "ceremony", id, 300)
 	}

@@ -640,6 +640,9 @@ func TestTokenAttacks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// Refusals from one address are throttled; let the window pass
+			// so that each case is answered on its merits.
+			e.Clock.Advance(auth.ThrottleWindow)
 			issued := e.auditCount(t, "", auth.ActionTokenIssue)
 			refusals := e.auditCount(t, "", auth.ActionTokenRefused)
 			var inTenant int
@@ -665,6 +668,7 @@ func TestTokenAttacks(t *testing.T) {
 
 	// After all of that, the genuine clients still get tokens, each in its
 	// own tenant.
+	e.Clock.Advance(auth.ThrottleWindow)
 	ctx := context.Background()
 	for _, id := range []string{north, south} {
 		tok := e.issue(t, sign(t, jose.ES384, k.p384, ecKID, e.claims(id)), allowedScope)
@@ -752,5 +756,29 @@ func TestTokenPartitionRewrite(t *testing.T) {
 	}
 	if _, err := e.Auth.AuthenticateToken(ctx, tok, "192.0.2.9"); err != nil {
 		t.Errorf("the genuine token no longer works: %v", err)
+	}
+}
+
+// TestTokenRefusalsAreThrottled: a stream of bad requests from one address
+// is slowed and then stopped, and the stopped ones are not written to the
+// audit log, so nobody can bury a tenant's real events under refusals.
+func TestTokenRefusalsAreThrottled(t *testing.T) {
+	e := newTokenEnv(t)
+	bad := url.Values{"grant_type": {"client_credentials"}, "scope": {"system/Patient.read"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"not.a.jwt"}}
+	before := e.auditCount(t, "", auth.ActionTokenRefused)
+	throttled := 0
+	for i := 0; i < 30; i++ {
+		resp := e.post(t, bad)
+		if resp.status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	logged := e.auditCount(t, "", auth.ActionTokenRefused) - before
+	if throttled == 0 {
+		t.Fatal("30 refused requests in a row were never throttled")
+	}
+	if logged+throttled != 30 || logged > auth.AccountLimit+1 {
+		t.Fatalf("%d refusals logged and %d throttled of 30", logged, throttled)
 	}
 }

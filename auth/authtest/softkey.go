@@ -464,7 +464,7 @@ func (e *Env) EnrolPasskey(t testing.TB, partition, email string, role haven.Rol
 func (e *Env) SignInPasskey(t testing.TB, key *SoftKey) string {
 	t.Helper()
 	ctx := context.Background()
-	assertion, ceremony, err := e.Auth.BeginPasskeySignIn(ctx)
+	assertion, ceremony, err := e.Auth.BeginPasskeySignIn(ctx, auth.ClientInfo{Addr: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -256,8 +256,18 @@
   }
 
   // Only follow a local path ("/x", not "//host" or "/\host").
+  // A path on this site only. Control characters are refused because
+  // browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil");
+  // the resolved URL must also still be on this origin.
   function isLocalPath(p) {
-    return typeof p === "string" && /^\/(?![\/\\])/.test(p);
+    if (typeof p !== "string" || !/^\/(?![\/\\])/.test(p) || /[\u0000-\u001f\u007f]/.test(p)) {
+      return false;
+    }
+    try {
+      return new URL(p, window.location.href).origin === window.location.origin;
+    } catch (e) {
+      return false;
+    }
   }
 
   async function run(button) {
