@@ -440,7 +440,8 @@ func (s *Service) SetRole(ctx context.Context, by haven.Principal, accountID str
 	})
 }
 
-// Disable stops an account from signing in and ends its sessions.
+// Disable stops an account from signing in and ends its sessions: for
+// someone who has left. Callers must have checked step-up.
 func (s *Service) Disable(ctx context.Context, by haven.Principal, accountID string) error {
 	return s.adminChange(ctx, by, accountID, "disable", func(a *accountRow) error {
 		if accountID == by.ID {

@@ -596,3 +596,25 @@ func TestPasskeySignInFloodIsContained(t *testing.T) {
 		t.Fatalf("a signed-in session cannot add a passkey during the flood: %v", err)
 	}
 }
+
+func TestDisabledAccountCannotSignIn(t *testing.T) { onBothStores(t, testDisabledAccountCannotSignIn) }
+
+func testDisabledAccountCannotSignIn(t *testing.T, opt authtest.Options) {
+	e := authtest.New(t, opt)
+	ctx := context.Background()
+	a := e.EnrolTOTP(t, authtest.North, "leaver@north.example", haven.RoleCarer)
+	tok := e.SignIn(t, a)
+	admin := haven.Principal{ID: "admin", TenantID: authtest.North, Role: haven.RoleTenantAdmin}
+	if err := e.Auth.Disable(ctx, haven.Principal{ID: "x", TenantID: authtest.South, Role: haven.RoleTenantAdmin}, a.ID); !errors.Is(err, haven.ErrNotFound) {
+		t.Fatalf("another tenant's admin disabling: got %v", err)
+	}
+	if err := e.Auth.Disable(ctx, admin, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Auth.Authenticate(ctx, tok, client); !errors.Is(err, auth.ErrSession) {
+		t.Fatal("a disabled account's session still works")
+	}
+	if _, err := e.Auth.SignInPassword(ctx, a.Email, authtest.Password, client); !errors.Is(err, auth.ErrSignIn) {
+		t.Fatalf("disabled account signing in: got %v", err)
+	}
+}

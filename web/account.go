@@ -145,6 +145,10 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request, q *request) {
 	s.adminDone(w, r, q, s.auth.SetRole(r.Context(), q.principal(), r.PathValue("id"), haven.Role(r.PostFormValue("role"))), "/admin/staff")
 }
 
+func (s *Server) disable(w http.ResponseWriter, r *http.Request, q *request) {
+	s.adminDone(w, r, q, s.auth.Disable(r.Context(), q.principal(), r.PathValue("id")), "/admin/staff")
+}
+
 func (s *Server) revokeStaffSessions(w http.ResponseWriter, r *http.Request, q *request) {
 	_, err := s.auth.RevokeAccountSessions(r.Context(), q.principal(), r.PathValue("id"))
 	s.adminDone(w, r, q, err, "/admin/staff")

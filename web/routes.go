@@ -52,6 +52,7 @@ func (s *Server) register() {
 	s.route("POST", "/admin/staff/{id}/reinvite", Signed, s.reinvite, admins, stepUp)
 	s.route("POST", "/admin/staff/{id}/role", Signed, s.setRole, admins, stepUp)
 	s.route("POST", "/admin/staff/{id}/sign-out", Signed, s.revokeStaffSessions, admins)
+	s.route("POST", "/admin/staff/{id}/disable", Signed, s.disable, admins, stepUp)
 	s.route("GET", "/admin/sessions", Signed, s.tenantSessionsPage, admins)
 	s.route("GET", "/admin/clients", Signed, s.clientsPage, tenantAdmin)
 	s.route("POST", "/admin/clients", Signed, s.registerClient, tenantAdmin, stepUp)

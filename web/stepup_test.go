@@ -42,6 +42,7 @@ func TestStepUpRoutes(t *testing.T) {
 	}{
 		{admin, "/admin/staff", url.Values{"email": {"new@north.example"}, "name": {"New"}, "role": {"tenant-admin"}, "back": {"/admin/staff"}}},
 		{admin, "/admin/staff/" + carer.ID + "/role", url.Values{"role": {"tenant-admin"}, "back": {"/admin/staff"}}},
+		{admin, "/admin/staff/" + carer.ID + "/disable", url.Values{"back": {"/admin/staff"}}},
 		{admin, "/admin/clients", url.Values{"name": {"x"}, "jwks": {"{}"}, "scopes": {"system/Patient.read"}, "back": {"/admin/clients"}}},
 		{carerTok, "/people/" + person + "/home-access", url.Values{"back": {"/people/" + person}}},
 		{carerTok, "/account/recovery-codes/new", url.Values{"back": {"/account"}}},
