@@ -57,3 +57,38 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	})
 }
+
+// FuzzPasskeyAnswers: whatever a browser (or anyone) posts as a passkey
+// answer is refused as a bad passkey or throttled; never a panic, an
+// internal error or a session.
+func FuzzPasskeyAnswers(f *testing.F) {
+	e := authtest.New(f, authtest.Options{People: 1})
+	key := authtest.NewSoftKey("http://localhost:8080")
+	e.EnrolPasskey(f, authtest.North, "admin@north.example", haven.RoleTenantAdmin, key)
+	ctx := context.Background()
+	assertion, _, err := e.Auth.BeginPasskeySignIn(ctx, auth.ClientInfo{Addr: "192.0.2.200"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	genuine, err := key.Assert(assertion)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"", "{}", "null", `{"id":"x","rawId":"x","type":"public-key","response":{}}`, string(genuine), string(genuine[:len(genuine)/2])} {
+		f.Add([]byte(s))
+	}
+	i := 0
+	f.Fuzz(func(t *testing.T, body []byte) {
+		i++
+		c := auth.ClientInfo{Addr: "198.51.100." + string(rune('0'+i%10))}
+		_, id, err := e.Auth.BeginPasskeySignIn(ctx, c)
+		if err != nil {
+			return // this address has too many open: throttled, as designed
+		}
+		sess, err := e.Auth.FinishPasskeySignIn(ctx, id, body, c)
+		var th *auth.ThrottledError
+		if sess != nil || err == nil || !(errors.Is(err, auth.ErrPasskey) || errors.As(err, &th)) {
+			t.Fatalf("body %q: session %v, error %v", body, sess != nil, err)
+		}
+	})
+}
