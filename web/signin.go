@@ -164,9 +164,8 @@ func (s *Server) confirmPasskeyBegin(w http.ResponseWriter, r *http.Request, q *
 }
 
 func (s *Server) confirmPasskeyFinish(w http.ResponseWriter, r *http.Request, q *request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "The passkey answer was too large.", "")
+	body, ok := passkeyAnswer(w, r)
+	if !ok {
 		return
 	}
 	sess, err := s.auth.FinishPasskeyConfirm(r.Context(), q.token, body, q.client)
@@ -191,9 +190,8 @@ func (s *Server) passkeySignInBegin(w http.ResponseWriter, r *http.Request, q *r
 }
 
 func (s *Server) passkeySignInFinish(w http.ResponseWriter, r *http.Request, q *request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "The passkey answer was too large.", "")
+	body, ok := passkeyAnswer(w, r)
+	if !ok {
 		return
 	}
 	id := s.cookie(r, "ceremony")
@@ -205,6 +203,17 @@ func (s *Server) passkeySignInFinish(w http.ResponseWriter, r *http.Request, q *
 	}
 	s.startSession(w, sess)
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": afterSignIn(sess, "")})
+}
+
+// passkeyAnswer reads the browser's answer to a passkey prompt, refusing
+// bodies far larger than any real answer.
+func passkeyAnswer(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "The passkey answer was too large.", "")
+		return nil, false
+	}
+	return body, true
 }
 
 // jsonAnswer replies to a passkey request: the options, or an error the
@@ -357,9 +366,8 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request, q 
 // (the script only follows a redirect), so they wait here, keyed by the
 // new session, until the next page shows them once.
 func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, q *request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "The passkey answer was too large.", "")
+	body, ok := passkeyAnswer(w, r)
+	if !ok {
 		return
 	}
 	res, err := s.auth.FinishPasskeyRegistration(r.Context(), q.token, body, q.client)
