@@ -41,9 +41,13 @@ func (r Role) Valid() bool {
 // Principal is who is acting: an authenticated member of staff, an API client,
 // or Haven itself. Its tenant is the only source of a tenant scope.
 type Principal struct {
-	ID       string // staff or client id; "system" for Haven itself
+	ID       string // account or client id; "system" for Haven itself
 	TenantID string // empty for supplier staff
 	Role     Role
+	// StaffID is the staff record of a tenant's member of staff: the id
+	// care teams and visits name, and so what care relationships are
+	// judged by. Empty for supplier staff, clients and Haven itself.
+	StaffID string
 	// ClientAddr is the network address the request came from, for the audit
 	// log. Empty for console commands.
 	ClientAddr string

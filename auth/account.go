@@ -34,6 +34,7 @@ type Account struct {
 	Email     string     `json:"email"`
 	Name      string     `json:"name"`
 	Role      haven.Role `json:"role"`
+	StaffID   string     `json:"staff_id,omitempty"` // the tenant's staff record of this person
 	Status    Status     `json:"status"`
 	Created   time.Time  `json:"created"`
 
@@ -209,6 +210,9 @@ type NewAccount struct {
 	Email string
 	Name  string
 	Role  haven.Role
+	// StaffID links a tenant's account to the staff record that care teams
+	// and visits name (optional; supplier staff have none).
+	StaffID string
 }
 
 func (n *NewAccount) validate(partition string) error {
@@ -228,6 +232,12 @@ func (n *NewAccount) validate(partition string) error {
 		return haven.Invalid("role", "supplier staff are supplier support or supplier operators")
 	case partition != haven.SupplierPartition && supplierRole:
 		return haven.Invalid("role", "supplier roles cannot be given to a care organisation's staff")
+	case n.StaffID != "" && partition == haven.SupplierPartition:
+		return haven.Invalid("staff", "supplier staff have no staff record in a care organisation")
+	case len(n.StaffID) > 64 || strings.ContainsFunc(n.StaffID, func(r rune) bool {
+		return !(r == '-' || r == '.' || r == '_' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}):
+		return haven.Invalid("staff", "a staff record id has only letters, digits, '-', '.' and '_'")
 	}
 	return nil
 }
@@ -274,18 +284,26 @@ func (s *Service) Invite(ctx context.Context, by haven.Principal, partition stri
 		return Invitation{}, err
 	}
 	err = s.in(ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
+		if n.StaffID != "" {
+			// One account per staff record: two people signing in as the
+			// same member of staff would blur who did what.
+			hits, err := tx.Lookup(fieldStaff, tk.BlindIndex(fieldStaff, n.StaffID), 1)
+			if err != nil {
+				return err
+			}
+			if len(hits) > 0 {
+				return haven.Invalid("staff", "another account is already linked to this staff record")
+			}
+		}
 		a := accountRow{Account: &Account{
-			ID: inv.AccountID, Partition: partition, Email: n.Email, Name: n.Name, Role: n.Role,
+			ID: inv.AccountID, Partition: partition, Email: n.Email, Name: n.Name, Role: n.Role, StaffID: n.StaffID,
 			Status: StatusInvited, Created: now, Invite: &Invite{Expires: inv.Expires},
 			Handle: []byte(directoryEntry(partition, inv.AccountID)),
 		}}
 		if err := s.saveAccount(tx, tk, &a); err != nil {
 			return err
 		}
-		if err := tx.SetIndex(kindAccount, a.ID, "", []store.IndexEntry{
-			{Field: fieldEmail, Digest: tk.BlindIndex(fieldEmail, n.Email)},
-			{Field: fieldInvite, Digest: tk.BlindIndex(fieldInvite, inviteRow)},
-		}); err != nil {
+		if err := tx.SetIndex(kindAccount, a.ID, "", accountIndex(tk, a.Account, inviteRow)); err != nil {
 			return err
 		}
 		return s.record(tx, event{actor: by.ID, role: string(by.Role), action: ActionInvite, recordID: a.ID, addr: by.ClientAddr})
@@ -330,15 +348,25 @@ func (s *Service) ReissueInvite(ctx context.Context, by haven.Principal, partiti
 		if _, err := s.revokeAccountSessions(tx, tk, a.ID, ""); err != nil {
 			return err
 		}
-		if err := tx.SetIndex(kindAccount, a.ID, "", []store.IndexEntry{
-			{Field: fieldEmail, Digest: tk.BlindIndex(fieldEmail, a.Email)},
-			{Field: fieldInvite, Digest: tk.BlindIndex(fieldInvite, inviteRow)},
-		}); err != nil {
+		if err := tx.SetIndex(kindAccount, a.ID, "", accountIndex(tk, a.Account, inviteRow)); err != nil {
 			return err
 		}
 		return s.record(tx, event{actor: by.ID, role: string(by.Role), action: ActionInvite, recordID: a.ID, addr: by.ClientAddr})
 	})
 	return inv, err
+}
+
+// accountIndex is an account's blind-index entries: its e-mail address,
+// its staff record and, while it has one, its enrolment link.
+func accountIndex(tk *seal.TenantKey, a *Account, inviteRow string) []store.IndexEntry {
+	out := []store.IndexEntry{{Field: fieldEmail, Digest: tk.BlindIndex(fieldEmail, a.Email)}}
+	if a.StaffID != "" {
+		out = append(out, store.IndexEntry{Field: fieldStaff, Digest: tk.BlindIndex(fieldStaff, a.StaffID)})
+	}
+	if inviteRow != "" {
+		out = append(out, store.IndexEntry{Field: fieldInvite, Digest: tk.BlindIndex(fieldInvite, inviteRow)})
+	}
+	return out
 }
 
 // inviteAccount finds the account an enrolment link belongs to.
@@ -364,6 +392,7 @@ func (s *Service) inviteAccount(tx store.Tx, tk *seal.TenantKey, rowID string) (
 type AccountInfo struct {
 	ID, Email, Name string
 	Role            haven.Role
+	StaffID         string
 	Status          Status
 	Locked          bool
 	Factors         []string
@@ -373,7 +402,7 @@ type AccountInfo struct {
 }
 
 func infoOf(a *Account) AccountInfo {
-	i := AccountInfo{ID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role, Status: a.Status,
+	i := AccountInfo{ID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role, StaffID: a.StaffID, Status: a.Status,
 		Locked: a.IsLocked(), RecoveryLeft: a.RecoveryLeft(), Created: a.Created, LastSeen: a.LastSeen}
 	if a.TOTP != nil {
 		i.Factors = append(i.Factors, "authenticator app")

@@ -145,6 +145,7 @@ const (
 const (
 	fieldEmail          = "account.email"
 	fieldInvite         = "account.invite"
+	fieldStaff          = "account.staff"
 	fieldSessionAccount = "session.account"
 	fieldDirectory      = "directory.email" // in the supplier partition
 )

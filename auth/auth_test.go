@@ -618,3 +618,35 @@ func testDisabledAccountCannotSignIn(t *testing.T, opt authtest.Options) {
 		t.Fatalf("disabled account signing in: got %v", err)
 	}
 }
+
+// TestAccountLinkedToStaffRecord: an account can be linked to the staff
+// record care teams and visits name, one account per record, and its
+// principal carries that link.
+func TestAccountLinkedToStaffRecord(t *testing.T) {
+	e := authtest.New(t, authtest.Options{})
+	ctx := context.Background()
+	sys := haven.SystemPrincipal(authtest.North, "test")
+	inv, err := e.Auth.Invite(ctx, sys, authtest.North, auth.NewAccount{Email: "kim@north.example", Name: "Kim", Role: haven.RoleCarer, StaffID: "staff-17"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Auth.Invite(ctx, sys, authtest.North, auth.NewAccount{Email: "kim2@north.example", Name: "Kim 2", Role: haven.RoleCarer, StaffID: "staff-17"}); err == nil {
+		t.Fatal("two accounts linked to one staff record")
+	}
+	if _, err := e.Auth.Invite(ctx, haven.SystemPrincipal("", "t"), haven.SupplierPartition, auth.NewAccount{Email: "op@haven.example", Name: "Op", Role: haven.RoleSupplierSupport, StaffID: "staff-1"}); err == nil {
+		t.Fatal("a supplier account linked to a tenant's staff record")
+	}
+	sess, err := e.Auth.AcceptInvite(ctx, inv.Token, authtest.Password, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, _ := e.Auth.BeginTOTP(ctx, sess.Token)
+	c, _ := totp.Code(secret, e.Clock.Now())
+	res, err := e.Auth.ConfirmTOTP(ctx, sess.Token, c, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := res.Session.Principal(""); p.StaffID != "staff-17" || p.TenantID != authtest.North {
+		t.Fatalf("principal %+v", p)
+	}
+}

@@ -67,7 +67,7 @@ func (s *Service) AcceptInvite(ctx context.Context, token, pw string, c ClientIn
 			return err
 		}
 		// The link is spent: drop its index entry.
-		if err := tx.SetIndex(kindAccount, a.ID, "", []store.IndexEntry{{Field: fieldEmail, Digest: tk.BlindIndex(fieldEmail, a.Email)}}); err != nil {
+		if err := tx.SetIndex(kindAccount, a.ID, "", accountIndex(tk, a.Account, "")); err != nil {
 			return err
 		}
 		if out, err = s.startSession(tx, tk, a.Account, StagePassword, c); err != nil {

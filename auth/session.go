@@ -75,7 +75,7 @@ func (s *Session) Principal(addr string) haven.Principal {
 	if !s.FullyAuthenticated() {
 		panic("auth: principal of a session without multi-factor authentication")
 	}
-	return haven.Principal{ID: s.Account.ID, TenantID: s.Account.Tenant(), Role: s.Account.Role, ClientAddr: addr}
+	return haven.Principal{ID: s.Account.ID, TenantID: s.Account.Tenant(), Role: s.Account.Role, StaffID: s.Account.StaffID, ClientAddr: addr}
 }
 
 // expiry is when the session stops working unless used again.

@@ -8,6 +8,7 @@ import (
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth"
 	"github.com/havencare/haven/auth/smart"
+	"github.com/havencare/haven/care"
 )
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request, q *request) {
@@ -67,9 +68,35 @@ func (s *Server) staffView(r *http.Request, q *request, v *view) error {
 	v.Roles = haven.TenantRoles
 	if q.sess.Account.Tenant() == "" {
 		v.Roles = []haven.Role{haven.RoleSupplierSupport, haven.RoleSupplierOperator}
+		return nil
 	}
-	return nil
+	// The organisation's staff records not yet linked to an account, for
+	// the invitation form: care teams and visits name staff records, so an
+	// account linked to one is judged by that person's relationships.
+	linked := map[string]bool{}
+	for _, a := range accounts {
+		linked[a.StaffID] = true
+	}
+	for after := ""; ; {
+		recs, err := s.care.List(r.Context(), q.principal(), haven.KindStaff, after, care.MaxListResults)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			st := rec.(*haven.Staff)
+			if !linked[st.ID] {
+				v.Staff = append(v.Staff, staffOption{ID: st.ID, Label: st.Name + " (" + string(st.Role) + ")"})
+			}
+			after = st.ID
+		}
+		if len(recs) < care.MaxListResults {
+			return nil
+		}
+	}
 }
+
+// staffOption is a staff record offered for linking to a new account.
+type staffOption struct{ ID, Label string }
 
 func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, q *request) {
 	v := &view{}
@@ -82,7 +109,7 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, q *request) {
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, q *request) {
 	p := q.principal()
-	n := auth.NewAccount{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Role: haven.Role(r.PostFormValue("role"))}
+	n := auth.NewAccount{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Role: haven.Role(r.PostFormValue("role")), StaffID: r.PostFormValue("staff")}
 	inv, err := s.auth.Invite(r.Context(), p, partitionOf(p), n)
 	v := &view{Form: map[string]string{"email": n.Email, "name": n.Name}}
 	if err != nil && !v.invalid(err, "email") {

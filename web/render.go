@@ -83,6 +83,7 @@ type view struct {
 	Sessions                                            []auth.SessionInfo
 	Accounts                                            []auth.AccountInfo
 	Roles                                               []haven.Role
+	Staff                                               []staffOption
 	Link                                                string
 	Clients                                             []auth.APIClient
 	People                                              []personRow

@@ -15,7 +15,7 @@ import (
 const adminUsage = `Usage:
   haven admin create-operator --email E --name N          first supplier operator: prints a one-time enrolment link
   haven admin create-tenant   --id ID --name NAME [--ods CODE]
-  haven admin invite          --tenant ID --email E --name N [--role tenant-admin]
+  haven admin invite          --tenant ID --email E --name N [--role tenant-admin] [--staff ID]
   haven admin reinvite        --email E                   new enrolment link for someone who has not finished
   haven admin unlock          --email E                   lift a lockout after 100 failed attempts
   haven admin register-client --tenant ID --name N --jwks FILE --scopes "system/Patient.read ..."
@@ -40,6 +40,7 @@ func cmdAdmin(args []string) error {
 	id := fs.String("id", "", "new tenant id")
 	ods := fs.String("ods", "", "ODS code of the organisation")
 	role := fs.String("role", string(haven.RoleTenantAdmin), "role of the invited person")
+	staff := fs.String("staff", "", "id of the tenant's staff record to link the account to")
 	jwks := fs.String("jwks", "", "file holding the client's public JSON Web Key Set")
 	scopes := fs.String("scopes", "", "scopes the client may request, space separated")
 	if err := parse(fs, args[1:]); err != nil {
@@ -86,7 +87,7 @@ func cmdAdmin(args []string) error {
 		if err := need("tenant", *tenant, "email", *email, "name", *name); err != nil {
 			return err
 		}
-		inv, err := a.auth.Invite(ctx, console(*tenant), *tenant, auth.NewAccount{Email: *email, Name: *name, Role: haven.Role(*role)})
+		inv, err := a.auth.Invite(ctx, console(*tenant), *tenant, auth.NewAccount{Email: *email, Name: *name, Role: haven.Role(*role), StaffID: *staff})
 		if err != nil {
 			return explain(err)
 		}

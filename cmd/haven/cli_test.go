@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/havencare/haven"
 	"os"
 	"strings"
 	"testing"
@@ -79,6 +80,16 @@ func TestDemoPrintsWorkingEnrolmentLinks(t *testing.T) {
 		info, err := a.auth.OpenInvite(ctx, token(link))
 		if err != nil || info.Email != email {
 			t.Fatalf("link for %s: %v (%s)", email, err, info.Email)
+		}
+	}
+	// The demo carer is the carer that care teams and visits name.
+	accts, err := a.auth.Accounts(ctx, operator(demoTenant, "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, acct := range accts {
+		if acct.Role == haven.RoleCarer && acct.StaffID == "" {
+			t.Fatal("the demo carer's account is not linked to a staff record")
 		}
 	}
 	second, err := a.demoAccounts(ctx)

@@ -63,6 +63,22 @@ var demoAccounts = []demoAccount{
 	{"admin@demo.invalid", "Alex Admin", haven.RoleTenantAdmin},
 }
 
+// demoStaffRecord picks the demo organisation's first staff record with
+// role, so that the demo account is the carer that care teams and visits
+// name ("" if there is none).
+func (a *app) demoStaffRecord(ctx context.Context, role haven.Role) (string, error) {
+	recs, err := a.svc.List(ctx, operator(demoTenant, "demo set-up"), haven.KindStaff, "", 100)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range recs {
+		if st := r.(*haven.Staff); st.Role == role {
+			return st.ID, nil
+		}
+	}
+	return "", nil
+}
+
 // demoAccounts makes sure the demo staff accounts exist and returns a
 // fresh one-time enrolment link for each one that has not finished
 // enrolling. There are no demo passwords: each person sets their own and
@@ -75,7 +91,10 @@ func (a *app) demoAccounts(ctx context.Context) (map[string]string, error) {
 		var inv auth.Invitation
 		switch {
 		case errors.Is(err, haven.ErrNotFound):
-			inv, err = a.auth.Invite(ctx, p, demoTenant, auth.NewAccount{Email: d.email, Name: d.name, Role: d.role})
+			var staffID string
+			if staffID, err = a.demoStaffRecord(ctx, d.role); err == nil {
+				inv, err = a.auth.Invite(ctx, p, demoTenant, auth.NewAccount{Email: d.email, Name: d.name, Role: d.role, StaffID: staffID})
+			}
 		case err == nil:
 			inv, err = a.auth.ReissueInvite(ctx, p, demoTenant, id)
 			var inval *haven.InvalidError
