@@ -65,6 +65,7 @@ func (s *Server) staffView(r *http.Request, q *request, v *view) error {
 		return err
 	}
 	v.Title, v.Wide, v.Accounts = "Staff accounts", true, accounts
+	v.Summary = summarise(accounts)
 	v.Roles = haven.TenantRoles
 	if q.sess.Account.Tenant() == "" {
 		v.Roles = []haven.Role{haven.RoleSupplierSupport, haven.RoleSupplierOperator}
@@ -93,6 +94,36 @@ func (s *Server) staffView(r *http.Request, q *request, v *view) error {
 			return nil
 		}
 	}
+}
+
+// accountSummary is the head of the staff page: the numbers an admin
+// should glance at first.
+type accountSummary struct {
+	Active, Invited, Locked, Disabled int
+	// ActiveWithoutFactor must always be zero: an active account without a
+	// second factor would be the 2022 breach's way in.
+	ActiveWithoutFactor int
+}
+
+func summarise(accounts []auth.AccountInfo) accountSummary {
+	var s accountSummary
+	for _, a := range accounts {
+		switch {
+		case a.Status == auth.StatusDisabled:
+			s.Disabled++
+		case a.Status == auth.StatusInvited:
+			s.Invited++
+		default:
+			s.Active++
+			if len(a.Factors) == 0 {
+				s.ActiveWithoutFactor++
+			}
+		}
+		if a.Locked {
+			s.Locked++
+		}
+	}
+	return s
 }
 
 // staffOption is a staff record offered for linking to a new account.

@@ -1,6 +1,10 @@
 package web
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/havencare/haven/auth"
+)
 
 // TestLocalPath: only paths on this site are followed after sign-in or
 // step-up, whatever a crafted next= parameter holds.
@@ -15,5 +19,21 @@ func TestLocalPath(t *testing.T) {
 		if got := localPath(p, "DEF"); got != "DEF" {
 			t.Errorf("%q accepted as a local path", p)
 		}
+	}
+}
+
+// TestAccountSummary: the staff page's head counts what an admin must
+// see at a glance, above all any active account without a second factor.
+func TestAccountSummary(t *testing.T) {
+	s := summarise([]auth.AccountInfo{
+		{Status: auth.StatusActive, Factors: []string{"authenticator app"}},
+		{Status: auth.StatusActive, Factors: []string{"passkey: laptop"}, Locked: true},
+		{Status: auth.StatusActive},
+		{Status: auth.StatusInvited},
+		{Status: auth.StatusDisabled, Factors: []string{"passkey: old"}},
+	})
+	want := accountSummary{Active: 3, Invited: 1, Locked: 1, Disabled: 1, ActiveWithoutFactor: 1}
+	if s != want {
+		t.Fatalf("got %+v, want %+v", s, want)
 	}
 }

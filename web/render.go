@@ -84,6 +84,7 @@ type view struct {
 	Accounts                                            []auth.AccountInfo
 	Roles                                               []haven.Role
 	Staff                                               []staffOption
+	Summary                                             accountSummary
 	Link                                                string
 	Clients                                             []auth.APIClient
 	People                                              []personRow
