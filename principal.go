@@ -90,6 +90,24 @@ func (s Scope) Valid() bool { return s.tenant != "" }
 // tenant scope from it.
 const SupplierPartition = "_supplier"
 
+// PartitionOf is the partition a principal's account lives in: its tenant,
+// or the supplier partition for supplier staff.
+func PartitionOf(tenantID string) string {
+	if tenantID == "" {
+		return SupplierPartition
+	}
+	return tenantID
+}
+
+// TenantOf maps a partition back to the tenant a principal carries: supplier
+// staff belong to no tenant.
+func TenantOf(partition string) string {
+	if partition == SupplierPartition {
+		return ""
+	}
+	return partition
+}
+
 // ReservedTenantID reports whether id is kept for Haven's own partitions
 // (a leading underscore) and so cannot name a care organisation.
 func ReservedTenantID(id string) bool { return len(id) > 0 && id[0] == '_' }

@@ -77,7 +77,7 @@ func Privileged(r haven.Role) bool {
 
 // Tenant is the account's tenant as a principal carries it ("" for
 // supplier staff).
-func (a *Account) Tenant() string { return tenantOf(a.Partition) }
+func (a *Account) Tenant() string { return haven.TenantOf(a.Partition) }
 
 // HasFactor reports whether any second factor is enrolled. Recovery codes
 // do not count: they exist to replace a lost factor, not to be one.
@@ -439,7 +439,7 @@ func adminPartition(by haven.Principal) (string, error) {
 	case by.Role == haven.RoleSupplierOperator:
 		return haven.SupplierPartition, nil
 	case by.Role == haven.RoleSystem:
-		return partitionOf(by.TenantID), nil
+		return haven.PartitionOf(by.TenantID), nil
 	}
 	return "", haven.ErrForbidden
 }

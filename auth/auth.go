@@ -53,6 +53,8 @@ const (
 	LockThreshold = 100
 	// anonCeremoniesPerAddr bounds open passkey-only sign-ins per address.
 	anonCeremoniesPerAddr = 20
+	// TOTPIssuer is the name authenticator apps show for Haven's codes.
+	TOTPIssuer = "Haven"
 )
 
 // Errors callers map to responses.
@@ -170,23 +172,6 @@ const (
 	ActionTokenIssue    = "token-issue"
 	ActionTokenRefused  = "token-refused"
 )
-
-// partitionOf maps a principal's tenant to the partition its account lives in.
-func partitionOf(tenant string) string {
-	if tenant == "" {
-		return haven.SupplierPartition
-	}
-	return tenant
-}
-
-// tenantOf maps a partition back to a principal's tenant: supplier staff
-// belong to no tenant.
-func tenantOf(partition string) string {
-	if partition == haven.SupplierPartition {
-		return ""
-	}
-	return partition
-}
 
 // in runs fn in a transaction confined to partition, acting as Haven
 // itself: the identity service works before there is a principal.

@@ -105,7 +105,7 @@ func (s *Service) BeginTOTP(ctx context.Context, token string) (secret, uri stri
 		if Privileged(ss.Account.Role) {
 			return ErrPasskeyRequired
 		}
-		if secret, uri, err = totp.NewSecret("Haven", ss.Account.Email); err != nil {
+		if secret, uri, err = totp.NewSecret(TOTPIssuer, ss.Account.Email); err != nil {
 			return err
 		}
 		ss.PendingTOTP = secret

@@ -141,7 +141,7 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, q *request) {
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, q *request) {
 	p := q.principal()
 	n := auth.NewAccount{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Role: haven.Role(r.PostFormValue("role")), StaffID: r.PostFormValue("staff")}
-	inv, err := s.auth.Invite(r.Context(), p, partitionOf(p), n)
+	inv, err := s.auth.Invite(r.Context(), p, haven.PartitionOf(p.TenantID), n)
 	v := &view{Form: map[string]string{"email": n.Email, "name": n.Name}}
 	if err != nil && !v.invalid(err, "email") {
 		s.fail(w, r, err)
@@ -157,16 +157,9 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, q *request) {
 	s.page(w, r, q, http.StatusOK, "staff", v)
 }
 
-func partitionOf(p haven.Principal) string {
-	if p.TenantID == "" {
-		return haven.SupplierPartition
-	}
-	return p.TenantID
-}
-
 func (s *Server) reinvite(w http.ResponseWriter, r *http.Request, q *request) {
 	p := q.principal()
-	inv, err := s.auth.ReissueInvite(r.Context(), p, partitionOf(p), r.PathValue("id"))
+	inv, err := s.auth.ReissueInvite(r.Context(), p, haven.PartitionOf(p.TenantID), r.PathValue("id"))
 	v := &view{}
 	if err != nil && !v.invalid(err, "account") {
 		s.fail(w, r, err)

@@ -9,12 +9,12 @@ import (
 	"image/png"
 	"io"
 	"net/http"
-	"net/url"
 
 	"github.com/pquerna/otp"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth"
+	"github.com/havencare/haven/auth/totp"
 )
 
 // maxJSONBody bounds WebAuthn responses (they are a few kilobytes).
@@ -315,7 +315,8 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, q *request)
 			http.Redirect(w, r, "/enrol/factor", http.StatusSeeOther)
 			return
 		}
-		s.totpPage(w, r, q, q.sess.PendingTOTP, totpURI(q.sess), []fieldError{{inv.Field, inv.Reason}})
+		uri, _ := totp.URI(auth.TOTPIssuer, q.sess.Account.Email, q.sess.PendingTOTP)
+		s.totpPage(w, r, q, q.sess.PendingTOTP, uri, []fieldError{{inv.Field, inv.Reason}})
 		return
 	}
 	if err != nil {
@@ -323,14 +324,6 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, q *request)
 		return
 	}
 	s.enrolled(w, r, res)
-}
-
-// totpURI rebuilds the otpauth URI of a pending secret for the QR code
-// when the confirmation form is shown again.
-func totpURI(sess *auth.Session) string {
-	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/Haven:" + sess.Account.Email}
-	u.RawQuery = url.Values{"secret": {sess.PendingTOTP}, "issuer": {"Haven"}, "algorithm": {"SHA1"}, "digits": {"6"}, "period": {"30"}}.Encode()
-	return u.String()
 }
 
 // enrolled moves on after a factor was added: show new recovery codes if

@@ -144,11 +144,7 @@ type Account struct {
 // Invite creates an account and returns its enrolment link token.
 func (e *Env) Invite(t testing.TB, partition, email string, role haven.Role) auth.Invitation {
 	t.Helper()
-	tenant := partition
-	if partition == haven.SupplierPartition {
-		tenant = ""
-	}
-	inv, err := e.Auth.Invite(context.Background(), haven.SystemPrincipal(tenant, "test"), partition, auth.NewAccount{Email: email, Name: "Test " + string(role), Role: role})
+	inv, err := e.Auth.Invite(context.Background(), haven.SystemPrincipal(haven.TenantOf(partition), "test"), partition, auth.NewAccount{Email: email, Name: "Test " + string(role), Role: role})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,24 @@ func NewSecret(issuer, accountName string) (secret, uri string, err error) {
 	return key.Secret(), key.URL(), nil
 }
 
+// URI is the otpauth:// URI of an existing secret, as NewSecret made it:
+// for showing the QR code again while set-up is not yet confirmed.
+func URI(issuer, accountName, secret string) (string, error) {
+	canon, err := canonicalSecret(secret)
+	if err != nil {
+		return "", err
+	}
+	raw, _ := b32.DecodeString(canon)
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer: issuer, AccountName: accountName, Period: Period,
+		Secret: raw, Digits: digits, Algorithm: otp.AlgorithmSHA1,
+	})
+	if err != nil {
+		return "", err
+	}
+	return key.URL(), nil
+}
+
 // canonicalSecret returns secret as upper-case, unpadded base32 after
 // checking that it decodes to at least minSecretSize bytes. pquerna's HOTP is
 // given only secrets that passed: on its own it would happily use an empty

@@ -261,3 +261,19 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestURIOfExistingSecret: the URI rebuilt for a pending secret is the one
+// NewSecret gave, so the QR code shown again enrols the same secret.
+func TestURIOfExistingSecret(t *testing.T) {
+	secret, uri, err := NewSecret("Haven", "pat@example.nhs.uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := URI("Haven", "pat@example.nhs.uk", secret)
+	if err != nil || again != uri {
+		t.Fatalf("URI = %q, %v; NewSecret gave %q", again, err, uri)
+	}
+	if _, err := URI("Haven", "x", "not base32!"); err == nil {
+		t.Fatal("a malformed secret was accepted")
+	}
+}

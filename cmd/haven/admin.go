@@ -100,7 +100,7 @@ func cmdAdmin(args []string) error {
 		if err != nil {
 			return explain(err)
 		}
-		p := console(tenantOfPartition(partition))
+		p := console(haven.TenantOf(partition))
 		if args[0] == "unlock" {
 			if err := a.auth.Unlock(ctx, p, accountID); err != nil {
 				return explain(err)
@@ -131,13 +131,6 @@ func cmdAdmin(args []string) error {
 		return exitError{2}
 	}
 	return nil
-}
-
-func tenantOfPartition(p string) string {
-	if p == haven.SupplierPartition {
-		return ""
-	}
-	return p
 }
 
 // explain turns service errors into sentences for the console.
