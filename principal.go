@@ -54,6 +54,18 @@ type Principal struct {
 	// Purpose says why the access is happening (direct care, import, erasure
 	// request, ...). It is recorded with every audit entry.
 	Purpose string
+	// SteppedUp reports that the principal confirmed a factor within the
+	// step-up window. Only the web gate sets it, from the session.
+	SteppedUp bool
+	// SessionID names the browser session acting (the stored id, never the
+	// cookie), so that containment can end or freeze exactly that session.
+	SessionID string
+	// Scopes are an API client's SMART scopes, from its access token.
+	Scopes []string
+	// SupportTenant is the care organisation a supplier-support principal
+	// asks to act in. It grants nothing by itself: policy refuses every
+	// action there unless that tenant's administrator approved a grant.
+	SupportTenant string
 }
 
 // Scope is the tenant a storage operation is confined to. It can only be
@@ -65,8 +77,16 @@ type Scope struct {
 	actor  Principal
 }
 
-// ScopeOf returns the scope for p's own tenant.
-func ScopeOf(p Principal) Scope { return Scope{tenant: p.TenantID, actor: p} }
+// ScopeOf returns the scope for p's own tenant. Supplier support, which has
+// no tenant, is scoped to the tenant it asks to act in, so that what it does
+// there (including every refusal) lands in that tenant's audit log where the
+// controller sees it; whether it may do anything is policy's decision.
+func ScopeOf(p Principal) Scope {
+	if p.Role == RoleSupplierSupport && p.TenantID == "" {
+		return Scope{tenant: p.SupportTenant, actor: p}
+	}
+	return Scope{tenant: p.TenantID, actor: p}
+}
 
 // SystemPrincipal is Haven acting on a tenant's data at the console (demo
 // seeding, import, key rotation). Its actions are audited under ID "system".

@@ -142,6 +142,10 @@ type CareTeam struct {
 	PersonID string   `json:"personId"`
 	Name     string   `json:"name"`
 	StaffIDs []string `json:"staffIds"`
+	// Service is the service that provides this team's care ("Home care",
+	// "Community nursing"). Coordinators and clinicians of that service
+	// see the person (docs/permissions.md).
+	Service string `json:"service,omitempty"`
 }
 
 // Visit is a planned home-care visit.
@@ -172,7 +176,10 @@ type Staff struct {
 	Name  string `json:"name"`
 	Role  Role   `json:"role"`
 	Email string `json:"email"`
-	Team  string `json:"team,omitempty"` // the service or team they work in
+	Team  string `json:"team,omitempty"` // the team they work in
+	// Service is the service they work for; it must match a care team's
+	// Service exactly for the service rules of docs/permissions.md.
+	Service string `json:"service,omitempty"`
 }
 
 func (r *Person) Kind() Kind      { return KindPerson }

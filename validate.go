@@ -310,6 +310,7 @@ func (r *CareTeam) Validate() error {
 	for i, s := range r.StaffIDs {
 		c.id(fmt.Sprintf("staffIds[%d]", i), s)
 	}
+	c.text("service", r.Service, MaxShortField, false)
 	return c.err
 }
 
@@ -349,6 +350,7 @@ func (r *Staff) Validate() error {
 		c.fail("email", "is not an email address")
 	}
 	c.text("team", r.Team, MaxShortField, false)
+	c.text("service", r.Service, MaxShortField, false)
 	return c.err
 }
 

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/mail"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store"
+	"github.com/havencare/haven/store/sealedrow"
 )
 
 // Status is where an account is in its life.
@@ -116,52 +116,14 @@ type accountRow struct {
 	version int64
 }
 
-func binding(partition string, kind haven.Kind, id string, version int64) seal.Binding {
-	return seal.Binding{Tenant: partition, Kind: string(kind), ID: id, Version: version}
-}
-
-// getSealed loads and opens one identity row into v.
-func getSealed(tx store.Tx, tk *seal.TenantKey, kind haven.Kind, id string, v any) (int64, error) {
-	r, err := tx.Get(kind, id)
-	if err != nil {
-		return 0, err
-	}
-	plain, err := tk.Open(binding(tx.Tenant(), kind, id, r.Version), r.Sealed)
-	if err != nil {
-		return 0, err
-	}
-	if err := json.Unmarshal(plain, v); err != nil {
-		return 0, fmt.Errorf("decode %s: %w", kind, err)
-	}
-	return r.Version, nil
-}
-
-// putSealed seals v and inserts (version 0) or replaces (version > 0) it.
-func putSealed(tx store.Tx, tk *seal.TenantKey, kind haven.Kind, id string, version int64, v any, now time.Time) (int64, error) {
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return 0, err
-	}
-	r := store.Row{Kind: kind, ID: id, Version: version + 1, Updated: now}
-	if r.Sealed, err = tk.Seal(binding(tx.Tenant(), kind, id, r.Version), plain); err != nil {
-		return 0, err
-	}
-	if version == 0 {
-		err = tx.Insert(r)
-	} else {
-		err = tx.Replace(r)
-	}
-	return r.Version, err
-}
-
 func loadAccount(tx store.Tx, tk *seal.TenantKey, id string) (accountRow, error) {
 	a := &Account{}
-	v, err := getSealed(tx, tk, kindAccount, id, a)
+	v, err := sealedrow.Get(tx, tk, kindAccount, id, a)
 	return accountRow{a, v}, err
 }
 
 func (s *Service) saveAccount(tx store.Tx, tk *seal.TenantKey, a *accountRow) error {
-	v, err := putSealed(tx, tk, kindAccount, a.ID, a.version, a.Account, s.Now())
+	v, err := sealedrow.Put(tx, tk, kindAccount, a.ID, a.version, a.Account, s.Now())
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/havencare/haven/auth/smart"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store"
+	"github.com/havencare/haven/store/sealedrow"
 )
 
 // TokenLife is how long an access token works: SMART's upper bound.
@@ -76,7 +77,7 @@ func (s *Service) RegisterClient(ctx context.Context, by haven.Principal, name s
 	id := by.TenantID + "/" + row
 	err := s.in(ctx, by.TenantID, func(tx store.Tx, tk *seal.TenantKey) error {
 		c := apiClient{Name: name, JWKS: json.RawMessage(jwks), Scopes: scopes, Created: s.Now().UTC(), CreatedBy: by.ID}
-		if _, err := putSealed(tx, tk, kindClient, row, 0, &c, s.Now()); err != nil {
+		if _, err := sealedrow.Put(tx, tk, kindClient, row, 0, &c, s.Now()); err != nil {
 			return err
 		}
 		return s.record(tx, event{actor: by.ID, role: string(by.Role), action: ActionClientAdd, recordID: id, addr: by.ClientAddr})
@@ -97,7 +98,7 @@ func (s *Service) Clients(ctx context.Context, by haven.Principal) ([]APIClient,
 		}
 		for _, r := range rows {
 			var c apiClient
-			if _, err := getSealed(tx, tk, kindClient, r.ID, &c); err != nil {
+			if _, err := sealedrow.Get(tx, tk, kindClient, r.ID, &c); err != nil {
 				return err
 			}
 			ks, _ := smart.ParseJWKS(c.JWKS)
@@ -150,7 +151,7 @@ func (s *Service) lookupClient(ctx context.Context, clientID string) (smart.Clie
 	found := false
 	err := s.in(ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
 		var c apiClient
-		_, err := getSealed(tx, tk, kindClient, row, &c)
+		_, err := sealedrow.Get(tx, tk, kindClient, row, &c)
 		if errors.Is(err, haven.ErrNotFound) {
 			return nil
 		} else if err != nil {
@@ -186,7 +187,7 @@ func (r storeReplay) Seen(clientID, jti string, exp time.Time) (bool, error) {
 	id := hex.EncodeToString(sum[:])
 	seen := false
 	err := r.s.in(r.ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
-		_, err := putSealed(tx, tk, kindJTI, id, 0, exp.UTC(), r.s.Now())
+		_, err := sealedrow.Put(tx, tk, kindJTI, id, 0, exp.UTC(), r.s.Now())
 		if errors.Is(err, haven.ErrConflict) {
 			seen = true
 			return nil
@@ -239,7 +240,7 @@ func (s *Service) issueToken(ctx context.Context, form url.Values, addr string) 
 	now := s.Now().UTC()
 	err = s.in(ctx, client.Tenant, func(tx store.Tx, tk *seal.TenantKey) error {
 		t := accessToken{Client: client.ID, Scopes: granted, Expires: now.Add(TokenLife)}
-		if _, err := putSealed(tx, tk, kindToken, row, 0, &t, now); err != nil {
+		if _, err := sealedrow.Put(tx, tk, kindToken, row, 0, &t, now); err != nil {
 			return err
 		}
 		s.pruneExpired(tx, now)
@@ -313,7 +314,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token, addr string) (Gr
 	var g Grant
 	err := s.in(ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
 		var t accessToken
-		if _, err := getSealed(tx, tk, kindToken, row, &t); err != nil {
+		if _, err := sealedrow.Get(tx, tk, kindToken, row, &t); err != nil {
 			return err
 		}
 		if !s.Now().Before(t.Expires) {

@@ -8,6 +8,7 @@ import (
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store"
+	"github.com/havencare/haven/store/sealedrow"
 )
 
 // Stage is how far a session has got through sign-in.
@@ -43,6 +44,10 @@ type sessionRecord struct {
 	// recovery code, or an administrator who must add a passkey.
 	Enrolling   bool   `json:"enrolling,omitempty"`
 	PendingTOTP string `json:"pending_totp,omitempty"`
+	// Frozen is set by the guard: the session reaches nothing until its
+	// user confirms a factor again, which a thief holding only the cookie
+	// cannot do.
+	Frozen bool `json:"frozen,omitempty"`
 }
 
 // Session is a signed-in (or signing-in) browser.
@@ -66,7 +71,7 @@ func (s *Session) FullyAuthenticated() bool { return s != nil && s.Stage == Stag
 
 // SteppedUp reports whether a factor was confirmed in the last StepUpWindow.
 func (s *Session) SteppedUp(now time.Time) bool {
-	return s.FullyAuthenticated() && !s.FactorAt.IsZero() && now.Sub(s.FactorAt) < StepUpWindow
+	return s.FullyAuthenticated() && !s.Frozen && !s.FactorAt.IsZero() && now.Sub(s.FactorAt) < StepUpWindow
 }
 
 // Principal is who the session acts as. It panics if the session is not
@@ -75,7 +80,8 @@ func (s *Session) Principal(addr string) haven.Principal {
 	if !s.FullyAuthenticated() {
 		panic("auth: principal of a session without multi-factor authentication")
 	}
-	return haven.Principal{ID: s.Account.ID, TenantID: s.Account.Tenant(), Role: s.Account.Role, StaffID: s.Account.StaffID, ClientAddr: addr}
+	return haven.Principal{ID: s.Account.ID, TenantID: s.Account.Tenant(), Role: s.Account.Role, StaffID: s.Account.StaffID,
+		ClientAddr: addr, SessionID: s.ID}
 }
 
 // expiry is when the session stops working unless used again.
@@ -104,7 +110,7 @@ func (s *Service) startSession(tx store.Tx, tk *seal.TenantKey, a *Account, stag
 	if stage == StageMFA {
 		ss.FactorAt = now
 	}
-	v, err := putSealed(tx, tk, kindSession, id, 0, &ss.sessionRecord, now)
+	v, err := sealedrow.Put(tx, tk, kindSession, id, 0, &ss.sessionRecord, now)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +119,7 @@ func (s *Service) startSession(tx store.Tx, tk *seal.TenantKey, a *Account, stag
 }
 
 func (s *Service) saveSession(tx store.Tx, tk *seal.TenantKey, ss *Session) error {
-	v, err := putSealed(tx, tk, kindSession, ss.ID, ss.version, &ss.sessionRecord, s.Now())
+	v, err := sealedrow.Put(tx, tk, kindSession, ss.ID, ss.version, &ss.sessionRecord, s.Now())
 	if err == nil {
 		ss.version = v
 	}
@@ -124,7 +130,7 @@ func (s *Service) saveSession(tx store.Tx, tk *seal.TenantKey, ss *Session) erro
 // expired and its account still active. Dead sessions are deleted.
 func (s *Service) loadSession(tx store.Tx, tk *seal.TenantKey, id string) (*Session, error) {
 	ss := &Session{ID: id, Partition: tx.Tenant()}
-	v, err := getSealed(tx, tk, kindSession, id, &ss.sessionRecord)
+	v, err := sealedrow.Get(tx, tk, kindSession, id, &ss.sessionRecord)
 	if errors.Is(err, haven.ErrNotFound) {
 		return nil, ErrSession
 	} else if err != nil {
@@ -239,7 +245,7 @@ func (s *Service) accountSessions(tx store.Tx, tk *seal.TenantKey, a *Account, c
 	now := s.Now()
 	for _, h := range hits {
 		var r sessionRecord
-		if _, err := getSealed(tx, tk, kindSession, h.ID, &r); err != nil {
+		if _, err := sealedrow.Get(tx, tk, kindSession, h.ID, &r); err != nil {
 			if errors.Is(err, haven.ErrNotFound) {
 				continue
 			}
@@ -258,7 +264,7 @@ func (s *Service) accountSessions(tx store.Tx, tk *seal.TenantKey, a *Account, c
 func (s *Service) Revoke(ctx context.Context, token, sessionID string) error {
 	return s.session(ctx, token, func(tx store.Tx, tk *seal.TenantKey, cur *Session) error {
 		var r sessionRecord
-		if _, err := getSealed(tx, tk, kindSession, sessionID, &r); err != nil {
+		if _, err := sealedrow.Get(tx, tk, kindSession, sessionID, &r); err != nil {
 			return err
 		}
 		if r.AccountID != cur.Account.ID {
@@ -356,7 +362,7 @@ func (s *Service) eachAccount(tx store.Tx, tk *seal.TenantKey, fn func(*Account)
 		}
 		for _, r := range rows {
 			a := &Account{}
-			if _, err := getSealed(tx, tk, kindAccount, r.ID, a); err != nil {
+			if _, err := sealedrow.Get(tx, tk, kindAccount, r.ID, a); err != nil {
 				return err
 			}
 			if err := fn(a); err != nil {

@@ -162,7 +162,8 @@ func (s *Service) confirmed(tx store.Tx, tk *seal.TenantKey, ss *Session, a *acc
 	s.throttle.clear(accountKey(a.Email))
 	ev := event{actor: a.ID, role: string(a.Role), recordID: a.ID, addr: c.Addr, purpose: factor}
 	if ss.Stage == StageMFA {
-		ss.FactorAt = s.Now().UTC()
+		// A confirmed factor also thaws a session the guard froze.
+		ss.FactorAt, ss.Frozen = s.Now().UTC(), false
 		if err := s.saveSession(tx, tk, ss); err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/audit"
+	"github.com/havencare/haven/policy"
 	"github.com/havencare/haven/store"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -48,10 +49,14 @@ func (s *Service) Checkpoint(ctx context.Context, signer note.Signer) (int, erro
 // touched this person's data. Reading the audit log is itself audited.
 func (s *Service) AccessReport(ctx context.Context, p haven.Principal, q store.AuditQuery) ([]audit.Entry, error) {
 	var out []audit.Entry
-	err := s.access(ctx, p, ActionAuditRead, func(tx store.Tx) ([]touch, error) {
+	err := s.access(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
+		t := []touch{{personID: q.PersonID}}
+		if err := f.authorizeOrg(policy.ReadAudit, q.PersonID); err != nil {
+			return t, err
+		}
 		var err error
 		out, err = tx.AuditEntries(q)
-		return []touch{{"", "", q.PersonID}}, err
+		return t, err
 	})
 	return out, err
 }

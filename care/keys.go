@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/havencare/haven"
+	"github.com/havencare/haven/policy"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store"
 )
@@ -30,7 +31,10 @@ func (s *Service) RotateTenantKeys(ctx context.Context, progress func(tenant str
 	for _, t := range tenants {
 		p := haven.SystemPrincipal(t.ID, "key rotation")
 		var n int
-		err := s.access(ctx, p, ActionKeyRotate, func(tx store.Tx) ([]touch, error) {
+		err := s.access(ctx, p, ActionKeyRotate, func(tx store.Tx, f *facts) ([]touch, error) {
+			if err := f.authorizeOrg(policy.ManageSettings, ""); err != nil {
+				return nil, err
+			}
 			old, err := tx.TenantKeys()
 			if err != nil {
 				return nil, err

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/havencare/haven"
+	"github.com/havencare/haven/policy"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store"
 )
@@ -36,7 +37,7 @@ func indexEntries(tk *seal.TenantKey, rec haven.Record) []store.IndexEntry {
 	case *haven.Staff:
 		add(fieldEmail, haven.NormalizeName(r.Email))
 	}
-	return out
+	return append(out, relationshipEntries(tk, rec)...)
 }
 
 // Query is an exact-match search for people. Every field given must match.
@@ -58,12 +59,20 @@ func (s *Service) PersonRecord(ctx context.Context, p haven.Principal, personID 
 	var rows []store.Row
 	var wrapped []byte
 	var tk *seal.TenantKey
-	t := []touch{{haven.KindPerson, personID, personID}}
-	err := s.access(ctx, p, ActionRead, func(tx store.Tx) ([]touch, error) {
+	t := []touch{{kind: haven.KindPerson, recordID: personID, personID: personID}}
+	err := s.access(ctx, p, ActionRead, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
 		if wrapped, err = tx.PersonKey(personID); err != nil {
 			return t, err
 		}
+		_, lease, _, err := f.authorize(policy.ReadRecord, personID, haven.KindPerson)
+		if err != nil {
+			return t, err
+		}
+		if lease != "" {
+			t[0].purpose = "break-glass lease " + lease
+		}
+		f.read(personID)
 		kinds := append([]haven.Kind{haven.KindPerson}, haven.PersonKinds...)
 		if rows, err = tx.ListPerson(personID, kinds...); err != nil {
 			return nil, err
@@ -71,7 +80,7 @@ func (s *Service) PersonRecord(ctx context.Context, p haven.Principal, personID 
 		if !hasPerson(rows) {
 			return t, haven.ErrNotFound
 		}
-		tk, err = s.tenantKey(tx)
+		tk, err = f.key()
 		return t, err
 	})
 	if err != nil {
@@ -108,22 +117,30 @@ func (s *Service) PersonRecord(ctx context.Context, p haven.Principal, personID 
 }
 
 // HomeAccess reveals how to get into a person's home: key-safe codes and
-// entry instructions. Each call is one "reveal" audit entry, whether or not
-// the person has such details. The caller has checked step-up.
+// entry instructions. Only the member of staff assigned to a visit to the
+// person, inside the visit's window and stepped up, gets them (policy); each
+// call is one "reveal" audit entry naming the visit, whether or not the
+// person has such details, and every refusal outside the window alerts.
 func (s *Service) HomeAccess(ctx context.Context, p haven.Principal, personID string) ([]haven.HomeAccess, error) {
 	var rows []store.Row
 	var wrapped []byte
 	var tk *seal.TenantKey
-	t := []touch{{haven.KindHomeAccess, "", personID}}
-	err := s.access(ctx, p, ActionReveal, func(tx store.Tx) ([]touch, error) {
+	t := []touch{{kind: haven.KindHomeAccess, personID: personID}}
+	err := s.access(ctx, p, ActionReveal, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
 		if wrapped, err = tx.PersonKey(personID); err != nil {
 			return t, err
 		}
+		_, _, visit, err := f.authorize(policy.RevealHomeAccess, personID, haven.KindHomeAccess)
+		if err != nil {
+			return t, err
+		}
+		t[0].purpose = "visit " + visit
+		f.read(personID)
 		if rows, err = tx.ListPerson(personID, haven.KindHomeAccess); err != nil {
 			return nil, err
 		}
-		tk, err = s.tenantKey(tx)
+		tk, err = f.key()
 		return t, err
 	})
 	if err != nil {
@@ -181,10 +198,17 @@ func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]hav
 	}
 	var found []sealed
 	var tk *seal.TenantKey
-	err := s.access(ctx, p, ActionSearch, func(tx store.Tx) ([]touch, error) {
+	err := s.access(ctx, p, ActionSearch, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
-		if tk, err = s.tenantKey(tx); err != nil {
+		if tk, err = f.key(); err != nil {
 			return nil, err
+		}
+		if !tenantRead(p.Role) {
+			// Load the caseload once, so that deciding each match is a
+			// map lookup, not a query.
+			if _, err := f.candidates(); err != nil {
+				return nil, err
+			}
 		}
 		// Intersect the matches of every term, by person.
 		var ids map[string]bool
@@ -202,16 +226,30 @@ func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]hav
 			}
 			ids = next
 		}
+		f.search, f.matches = true, len(ids)
 		sorted := make([]string, 0, len(ids))
 		for id := range ids {
 			sorted = append(sorted, id)
 		}
 		sort.Strings(sorted)
-		if len(sorted) > limit {
-			sorted = sorted[:limit]
+		// Policy decides every match; people outside the relationship
+		// are left out as if they did not match, so a search cannot tell
+		// a carer who else the organisation looks after.
+		allowed := sorted[:0]
+		for _, id := range sorted {
+			if len(allowed) == limit {
+				break
+			}
+			d, _, _, err := f.decide(policy.ListPeople, id, haven.KindPerson, "")
+			if err != nil {
+				return nil, err
+			}
+			if d.Allow {
+				allowed = append(allowed, id)
+			}
 		}
 		var ts []touch
-		for _, id := range sorted {
+		for _, id := range allowed {
 			row, err := tx.Get(haven.KindPerson, id)
 			if err != nil {
 				return nil, err
@@ -221,7 +259,8 @@ func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]hav
 				return nil, err
 			}
 			found = append(found, sealed{row: row, wrapped: w})
-			ts = append(ts, touch{haven.KindPerson, id, id})
+			ts = append(ts, touch{kind: haven.KindPerson, recordID: id, personID: id})
+			f.read(id)
 		}
 		return ts, nil
 	})
@@ -245,13 +284,16 @@ func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]hav
 // that the erasure happened, and the person's random id, nothing else.
 func (s *Service) Erase(ctx context.Context, p haven.Principal, personID string) error {
 	var tk *seal.TenantKey
-	err := s.access(ctx, p, ActionErase, func(tx store.Tx) ([]touch, error) {
-		t := []touch{{haven.KindPerson, personID, personID}}
+	err := s.access(ctx, p, ActionErase, func(tx store.Tx, f *facts) ([]touch, error) {
+		t := []touch{{kind: haven.KindPerson, recordID: personID, personID: personID}}
 		if _, err := tx.Get(haven.KindPerson, personID); err != nil {
 			return t, err
 		}
+		if _, _, _, err := f.authorize(policy.Erase, personID, haven.KindPerson); err != nil {
+			return t, err
+		}
 		var err error
-		if tk, err = s.tenantKey(tx); err != nil {
+		if tk, err = f.key(); err != nil {
 			return nil, err
 		}
 		return t, tx.ErasePerson(personID)

@@ -3,9 +3,12 @@ package care
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/havencare/haven"
+	"github.com/havencare/haven/policy"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store"
 )
@@ -90,15 +93,70 @@ func actionFor(k haven.Kind) string {
 	return ActionRead
 }
 
+// readAction is the policy action for reading a record of kind k.
+func readPolicy(k haven.Kind) policy.Action {
+	switch k {
+	case haven.KindHomeAccess:
+		return policy.RevealHomeAccess
+	case haven.KindStaff:
+		return policy.ListStaff
+	}
+	return policy.ReadRecord
+}
+
+// authorizeWrite asks policy whether p may write rec. Staff records are
+// the organisation's (manage-staff); everything else is about a person. A
+// coordinator or clinician registering a person, or filing a care team, in
+// their own service is judged as in that service.
+func (f *facts) authorizeWrite(rec haven.Record) (string, error) {
+	if rec.Kind() == haven.KindStaff {
+		return "", f.authorizeOrg(policy.ManageStaff, "")
+	}
+	if f.p.Role == haven.RoleCoordinator || f.p.Role == haven.RoleClinician {
+		svc, err := f.myService()
+		if err != nil {
+			return "", err
+		}
+		switch r := rec.(type) {
+		case *haven.Person:
+			if _, err := f.tx.Get(haven.KindPerson, r.ID); errors.Is(err, haven.ErrNotFound) {
+				f.newInService = svc != ""
+			}
+		case *haven.CareTeam:
+			f.newInService = svc != "" && r.Service == svc
+		}
+	}
+	_, lease, _, err := f.authorize(policy.WriteRecord, rec.Subject(), rec.Kind())
+	return lease, err
+}
+
+// leasePurpose is the audit purpose of an access made through a lease.
+func leasePurpose(lease string) string {
+	if lease == "" {
+		return ""
+	}
+	return "break-glass lease " + lease
+}
+
 // Create stores a new record and returns its version (1).
 func (s *Service) Create(ctx context.Context, p haven.Principal, rec haven.Record) (int64, error) {
 	if err := rec.Validate(); err != nil {
 		return 0, err
 	}
 	row := store.Row{Kind: rec.Kind(), ID: rec.RecordID(), PersonID: subjectOf(rec), Version: 1, Updated: s.Now().UTC()}
-	err := s.access(ctx, p, ActionCreate, func(tx store.Tx) ([]touch, error) {
-		t := []touch{{row.Kind, row.ID, row.PersonID}}
-		tk, err := s.tenantKey(tx)
+	err := s.access(ctx, p, ActionCreate, func(tx store.Tx, f *facts) ([]touch, error) {
+		t := []touch{{kind: row.Kind, recordID: row.ID, personID: row.PersonID}}
+		if row.PersonID != "" && rec.Kind() != haven.KindPerson {
+			if _, err := tx.PersonKey(row.PersonID); err != nil {
+				return t, haven.Invalid("personId", "no person %s in this organisation", row.PersonID)
+			}
+		}
+		lease, err := f.authorizeWrite(rec)
+		if err != nil {
+			return t, err
+		}
+		t[0].purpose = leasePurpose(lease)
+		tk, err := f.key()
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +171,7 @@ func (s *Service) Create(ctx context.Context, p haven.Principal, rec haven.Recor
 			}
 		case row.PersonID != "":
 			if personKey, err = tx.PersonKey(row.PersonID); err != nil {
-				return t, haven.Invalid("personId", "no person %s in this organisation", row.PersonID)
+				return nil, err
 			}
 		}
 		if err := sealRow(tk, personKey, tx.Tenant(), &row, rec); err != nil {
@@ -142,19 +200,30 @@ func (s *Service) Update(ctx context.Context, p haven.Principal, rec haven.Recor
 		return 0, err
 	}
 	row := store.Row{Kind: rec.Kind(), ID: rec.RecordID(), PersonID: subjectOf(rec), Version: expect + 1, Updated: s.Now().UTC()}
-	err := s.access(ctx, p, ActionUpdate, func(tx store.Tx) ([]touch, error) {
-		t := []touch{{row.Kind, row.ID, row.PersonID}}
+	err := s.access(ctx, p, ActionUpdate, func(tx store.Tx, f *facts) ([]touch, error) {
+		t := []touch{{kind: row.Kind, recordID: row.ID, personID: row.PersonID}}
 		old, err := tx.Get(row.Kind, row.ID)
 		if err != nil {
 			return t, err
 		}
 		if old.PersonID != row.PersonID {
+			// Judge the request by the record as stored, so a refusal does
+			// not reveal whose it is.
+			t[0].personID = old.PersonID
+			if _, _, _, err := f.authorize(policy.WriteRecord, old.PersonID, row.Kind); err != nil {
+				return t, err
+			}
 			return t, haven.Invalid("personId", "a record cannot be moved to another person")
 		}
+		lease, err := f.authorizeWrite(rec)
+		if err != nil {
+			return t, err
+		}
+		t[0].purpose = leasePurpose(lease)
 		if old.Version != expect {
 			return t, fmt.Errorf("update %s %s: stored version is %d, not %d: %w", row.Kind, row.ID, old.Version, expect, haven.ErrConflict)
 		}
-		tk, err := s.tenantKey(tx)
+		tk, err := f.key()
 		if err != nil {
 			return nil, err
 		}
@@ -178,34 +247,63 @@ func (s *Service) Update(ctx context.Context, p haven.Principal, rec haven.Recor
 	return row.Version, nil
 }
 
-// Get reads one record. Reading home-access details is audited as a reveal.
+// Get reads one record. Reading home-access details is a reveal, under its
+// own rule; staff records are the organisation's.
 func (s *Service) Get(ctx context.Context, p haven.Principal, kind haven.Kind, id string) (haven.Record, Meta, error) {
-	var f sealed
+	var f0 sealed
 	var tk *seal.TenantKey
-	err := s.access(ctx, p, actionFor(kind), func(tx store.Tx) ([]touch, error) {
+	err := s.access(ctx, p, actionFor(kind), func(tx store.Tx, f *facts) ([]touch, error) {
+		t := []touch{{kind: kind, recordID: id}}
+		if !knownKind(kind) {
+			return t, haven.Invalid("kind", "%q is not a kind of record", kind)
+		}
 		row, err := tx.Get(kind, id)
 		if err != nil {
-			return []touch{{kind, id, ""}}, err
+			return t, err
 		}
-		f = sealed{row: row}
+		t[0].personID = row.PersonID
+		if kind == haven.KindStaff {
+			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
+				return t, err
+			}
+		} else {
+			_, lease, visit, err := f.authorize(readPolicy(kind), row.PersonID, kind)
+			if err != nil {
+				return t, err
+			}
+			t[0].purpose = leasePurpose(lease)
+			if visit != "" {
+				t[0].purpose = "visit " + visit
+			}
+			f.read(row.PersonID)
+		}
+		f0 = sealed{row: row}
 		if row.PersonID != "" {
-			if f.wrapped, err = tx.PersonKey(row.PersonID); err != nil {
+			if f0.wrapped, err = tx.PersonKey(row.PersonID); err != nil {
 				return nil, err
 			}
 		}
-		if tk, err = s.tenantKey(tx); err != nil {
+		if tk, err = f.key(); err != nil {
 			return nil, err
 		}
-		return []touch{{kind, id, row.PersonID}}, nil
+		return t, nil
 	})
 	if err != nil {
 		return nil, Meta{}, err
 	}
-	rec, err := s.open(p.TenantID, tk, f)
+	rec, err := s.open(p.TenantID, tk, f0)
 	if err != nil {
 		return nil, Meta{}, err
 	}
-	return rec, metaOf(f.row), nil
+	return rec, metaOf(f0.row), nil
+}
+
+// knownKind reports whether k is a kind the record service keeps. The
+// identity service and the controls share the table; their rows are never
+// reachable through record calls.
+func knownKind(k haven.Kind) bool {
+	_, ok := haven.New(k)
+	return ok
 }
 
 func metaOf(r store.Row) Meta {
@@ -217,45 +315,90 @@ func (s *Service) Delete(ctx context.Context, p haven.Principal, kind haven.Kind
 	if kind == haven.KindPerson {
 		return haven.Invalid("kind", "people are erased, not deleted: use erase")
 	}
-	return s.access(ctx, p, ActionDelete, func(tx store.Tx) ([]touch, error) {
+	return s.access(ctx, p, ActionDelete, func(tx store.Tx, f *facts) ([]touch, error) {
+		t := []touch{{kind: kind, recordID: id}}
+		if !knownKind(kind) {
+			return t, haven.Invalid("kind", "%q is not a kind of record", kind)
+		}
 		row, err := tx.Get(kind, id)
 		if err != nil {
-			return []touch{{kind, id, ""}}, err
+			return t, err
 		}
-		return []touch{{kind, id, row.PersonID}}, tx.Delete(kind, id)
+		t[0].personID = row.PersonID
+		if kind == haven.KindStaff {
+			err = f.authorizeOrg(policy.ManageStaff, "")
+		} else {
+			_, _, _, err = f.authorize(policy.WriteRecord, row.PersonID, kind)
+		}
+		if err != nil {
+			return t, err
+		}
+		return t, tx.Delete(kind, id)
 	})
 }
 
 // MaxListResults bounds one page of List.
 const MaxListResults = 100
 
-// List reads up to limit records of one kind with ids after after. Each
-// record read is one audit entry.
+// List reads up to limit records of one kind with ids after after, of the
+// people the principal may see. Carers, nurses, clinicians and
+// coordinators list by relationship (their caseload or service), so a list
+// never walks the whole organisation for them; API clients, supplier
+// support under a grant and Haven itself list the tenant. Policy decides
+// every record; refused ones are left out. Each record returned is one
+// audit entry.
 func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, after string, limit int) ([]haven.Record, error) {
 	var fs []sealed
 	var tk *seal.TenantKey
 	if limit <= 0 || limit > MaxListResults {
 		limit = MaxListResults
 	}
-	err := s.access(ctx, p, actionFor(kind), func(tx store.Tx) ([]touch, error) {
-		rows, err := tx.ListKind(kind, after, limit)
-		if err != nil {
+	action := actionFor(kind)
+	if kind == haven.KindPerson {
+		action = ActionList
+	}
+	err := s.access(ctx, p, action, func(tx store.Tx, f *facts) ([]touch, error) {
+		if !knownKind(kind) {
+			return nil, haven.Invalid("kind", "%q is not a kind of record", kind)
+		}
+		var err error
+		if tk, err = f.key(); err != nil {
 			return nil, err
 		}
-		if tk, err = s.tenantKey(tx); err != nil {
+		if kind == haven.KindStaff {
+			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
+				return nil, err
+			}
+		}
+		rows, err := s.listRows(tx, f, kind, after, limit)
+		if err != nil {
 			return nil, err
 		}
 		ts := make([]touch, 0, len(rows))
 		fs = make([]sealed, 0, len(rows))
 		for _, r := range rows {
-			f := sealed{row: r}
+			if kind != haven.KindStaff {
+				a := readPolicy(kind)
+				if kind == haven.KindPerson {
+					a = policy.ListPeople
+				}
+				d, _, _, err := f.decide(a, r.PersonID, kind, "")
+				if err != nil {
+					return nil, err
+				}
+				if !d.Allow {
+					continue
+				}
+				f.read(r.PersonID)
+			}
+			fl := sealed{row: r}
 			if r.PersonID != "" {
-				if f.wrapped, err = tx.PersonKey(r.PersonID); err != nil {
+				if fl.wrapped, err = tx.PersonKey(r.PersonID); err != nil {
 					return nil, err
 				}
 			}
-			fs = append(fs, f)
-			ts = append(ts, touch{r.Kind, r.ID, r.PersonID})
+			fs = append(fs, fl)
+			ts = append(ts, touch{kind: r.Kind, recordID: r.ID, personID: r.PersonID})
 		}
 		return ts, nil
 	})
@@ -271,4 +414,57 @@ func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, 
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// listRows fetches the candidate rows of a listing: the whole kind for
+// tenant-wide readers and staff records, the related people's rows for
+// everyone else.
+func (s *Service) listRows(tx store.Tx, f *facts, kind haven.Kind, after string, limit int) ([]store.Row, error) {
+	if tenantRead(f.p.Role) || kind == haven.KindStaff {
+		return tx.ListKind(kind, after, limit)
+	}
+	people, err := f.candidates()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(people))
+	for id := range people {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var rows []store.Row
+	for _, id := range ids {
+		if kind == haven.KindPerson {
+			if id <= after {
+				continue
+			}
+			r, err := tx.Get(haven.KindPerson, id)
+			if errors.Is(err, haven.ErrNotFound) {
+				continue // erased since the index was read
+			} else if err != nil {
+				return nil, err
+			}
+			rows = append(rows, r)
+		} else {
+			rs, err := tx.ListPerson(id, kind)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				if r.ID > after {
+					rows = append(rows, r)
+				}
+			}
+		}
+		if kind == haven.KindPerson && len(rows) == limit {
+			break
+		}
+	}
+	if kind != haven.KindPerson {
+		sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+		if len(rows) > limit {
+			rows = rows[:limit]
+		}
+	}
+	return rows, nil
 }

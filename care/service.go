@@ -19,22 +19,36 @@ import (
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/audit"
+	"github.com/havencare/haven/guard"
+	"github.com/havencare/haven/policy"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store"
 )
 
 // Service is the record service for every tenant of one store.
 type Service struct {
-	st   store.Store
-	keys *seal.Keyring
+	st    store.Store
+	keys  *seal.Keyring
+	guard *guard.Guard
+	// Container carries out the guard's containment (freeze or end a
+	// session, lock an account). Package auth provides it; without one,
+	// containment is only recorded in alerts.
+	Container guard.Container
+	// ScopeAllows reports whether an API client's SMART scopes cover an
+	// action on a kind. Without it API clients are refused everything.
+	ScopeAllows func(scopes []string, a policy.Action, k haven.Kind) bool
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
 
 // New returns a service over st whose keys unwrap through kr.
 func New(st store.Store, kr *seal.Keyring) *Service {
-	return &Service{st: st, keys: kr, Now: time.Now}
+	return &Service{st: st, keys: kr, guard: guard.New(), Now: time.Now}
 }
+
+// Guard is the service's guard (the administrator's unlock forgets an
+// account's windows through it).
+func (s *Service) Guard() *guard.Guard { return s.guard }
 
 // Store returns the underlying store.
 func (s *Service) Store() store.Store { return s.st }
@@ -83,35 +97,64 @@ func outcomeOf(err error) (string, bool) {
 }
 
 // touch is one audit entry a unit of work will append: what was accessed.
+// purpose, when set, replaces the principal's purpose for this entry (a
+// break-glass lease, a visit, a support ticket).
 type touch struct {
 	kind     haven.Kind
 	recordID string
 	personID string
+	purpose  string
 }
 
 // access runs work in a transaction scoped to p's tenant and appends one
 // audit entry per touch with the unit's outcome, in the same transaction.
+// Work asks policy through f before touching anything; after it returns, the
+// guard judges what it did, and any alert is written in the same
+// transaction as the audit entries. Containment the guard calls for runs
+// after the commit.
 //
 // Units of work must do every check that can refuse (not found, conflict,
 // forbidden, invalid) before their first write, so that a refused unit has
 // written nothing when its refusal is recorded. Any other error rolls the
 // unit back, audit entries included: then nothing happened, and nothing is
 // returned.
-func (s *Service) access(ctx context.Context, p haven.Principal, action string, work func(tx store.Tx) ([]touch, error)) error {
+func (s *Service) access(ctx context.Context, p haven.Principal, action string, work func(tx store.Tx, f *facts) ([]touch, error)) error {
 	sc := haven.ScopeOf(p)
 	var workErr error
+	var verdict guard.Verdict
 	err := s.st.Update(ctx, sc, func(tx store.Tx) error {
-		touches, err := work(tx)
+		f := s.newFacts(tx, p)
+		touches, err := work(tx, f)
 		outcome, recordable := outcomeOf(err)
 		if !recordable {
 			return err
 		}
-		workErr = err
+		if errors.Is(err, haven.ErrNotFound) {
+			f.probes++
+		}
+		v, jerr := f.judge()
+		if jerr != nil {
+			return jerr
+		}
+		// Only reads add people, and reads write nothing, so a refusal
+		// here never has a write to undo: writes are refused (canaries)
+		// by authorize before they happen.
+		if v.Refuse && err == nil {
+			err, outcome = ErrContained, OutcomeDenied
+		}
+		verdict, workErr = v, err
+		if err := f.raise(append(f.alerts, v.Findings...)); err != nil {
+			return err
+		}
 		if len(touches) == 0 {
 			touches = []touch{{}}
 		}
 		now := s.Now()
 		for _, t := range touches {
+			purpose := p.Purpose
+			if t.purpose != "" {
+				purpose = t.purpose
+			}
 			if _, err := tx.AppendAudit(audit.Entry{
 				Time:       now,
 				Actor:      p.ID,
@@ -120,7 +163,7 @@ func (s *Service) access(ctx context.Context, p haven.Principal, action string, 
 				Kind:       string(t.kind),
 				RecordID:   t.recordID,
 				PersonID:   t.personID,
-				Purpose:    p.Purpose,
+				Purpose:    purpose,
 				Outcome:    outcome,
 				ClientAddr: p.ClientAddr,
 			}); err != nil {
@@ -134,6 +177,12 @@ func (s *Service) access(ctx context.Context, p haven.Principal, action string, 
 			return fmt.Errorf("%s: %w", action, haven.ErrForbidden)
 		}
 		return fmt.Errorf("%s: %w", action, err)
+	}
+	if l := verdict.Level(); l > guard.AlertOnly && s.Container != nil {
+		c := guard.Contain{Tenant: haven.PartitionOf(p.TenantID), Actor: p.ID, Role: p.Role, Session: p.SessionID, Level: l}
+		if err := s.Container.Contain(ctx, c); err != nil {
+			return fmt.Errorf("%s: containment failed: %w", action, err)
+		}
 	}
 	return workErr
 }
@@ -184,7 +233,7 @@ func (s *Service) createPartition(ctx context.Context, t haven.Tenant) error {
 	if err := s.st.CreateTenant(ctx, t, store.TenantKeys{Data: w.Data, Index: w.Index}); err != nil {
 		return err
 	}
-	return s.access(ctx, haven.SystemPrincipal(t.ID, "tenant on-boarding"), ActionTenant, func(store.Tx) ([]touch, error) {
+	return s.access(ctx, haven.SystemPrincipal(t.ID, "tenant on-boarding"), ActionTenant, func(store.Tx, *facts) ([]touch, error) {
 		return nil, nil
 	})
 }

@@ -158,6 +158,7 @@ type gen struct {
 	// Indexes into staff by role; carers are grouped into patches.
 	carers, nurses, clinicians []int
 	patches                    [][]int
+	coordinators               int
 }
 
 // Generate makes the demo organisation described by opt. It is
@@ -298,19 +299,26 @@ func (g *gen) makeStaff(n int) {
 		case haven.RoleCarer:
 			p := len(g.carers) % npatch
 			s.Team = teamHomeCare + " team " + string(rune('A'+p))
+			s.Service = teamHomeCare
 			g.carers = append(g.carers, i)
 			if p >= len(g.patches) {
 				g.patches = append(g.patches, nil)
 			}
 			g.patches[p] = append(g.patches[p], i)
 		case haven.RoleNurse:
-			s.Team = teamNursing
+			s.Team, s.Service = teamNursing, teamNursing
 			g.nurses = append(g.nurses, i)
 		case haven.RoleClinician:
-			s.Team = teamNursing
+			s.Team, s.Service = teamNursing, teamNursing
 			g.clinicians = append(g.clinicians, i)
 		case haven.RoleDPO:
 			s.Team = "Governance"
+		case haven.RoleCoordinator:
+			// Coordinators arrange one service each, in turn, so every
+			// service has someone to arrange it.
+			s.Team = teamOffice
+			s.Service = []string{teamHomeCare, teamNursing}[g.coordinators%2]
+			g.coordinators++
 		default:
 			s.Team = teamOffice
 		}
@@ -424,7 +432,16 @@ func (g *gen) person(canary bool) PersonData {
 		c.calls = []int{1, 2, 2, 3, 3, 4, 4, 4}[g.r.IntN(8)]
 	}
 	g.makeCarePlan(c)
-	if !canary {
+	if canary {
+		// A canary sits in a service like anyone waiting for a team, so a
+		// bulk reader of that service meets it; nobody is assigned to it,
+		// so no legitimate visit or caseload ever opens it.
+		svc := teamNursing
+		if c.homeCare {
+			svc = teamHomeCare
+		}
+		c.pd.CareTeams = append(c.pd.CareTeams, haven.CareTeam{ID: g.id(), PersonID: c.pd.Person.ID, Name: svc + " (awaiting allocation)", Service: svc})
+	} else {
 		g.makeCareTeam(c)
 		g.makeVisits(c)
 		g.makeNotes(c)
@@ -892,7 +909,11 @@ func (g *gen) makeCareTeam(c *pctx) {
 	}
 	c.team = team
 	c.teamName = name
-	ct := haven.CareTeam{ID: g.id(), PersonID: c.pd.Person.ID, Name: name}
+	svc := teamNursing
+	if c.homeCare {
+		svc = teamHomeCare
+	}
+	ct := haven.CareTeam{ID: g.id(), PersonID: c.pd.Person.ID, Name: name, Service: svc}
 	for _, i := range team {
 		ct.StaffIDs = append(ct.StaffIDs, g.staff[i].ID)
 	}

@@ -40,6 +40,8 @@ const (
 	ReviewAlerts     Action = "review-alerts"      // list and acknowledge alerts, the break-glass review queue
 	RequestSupport   Action = "request-support"    // supplier support asks a tenant for access
 	ApproveSupport   Action = "approve-support"    // a tenant admin approves or revokes it
+	ListStaff        Action = "list-staff"         // see the organisation's staff records (rota, invitations)
+	Erase            Action = "erase"              // erase a person and destroy their key (right to erasure)
 )
 
 // Actions returns every action, in the order of the matrix in
@@ -47,7 +49,8 @@ const (
 // change what another sees.
 func Actions() []Action {
 	return []Action{ListPeople, ReadRecord, WriteRecord, RevealHomeAccess, BreakGlass, Export,
-		ManageStaff, ManageClients, ManageSettings, ReadAudit, ReviewAlerts, RequestSupport, ApproveSupport}
+		ManageStaff, ManageClients, ManageSettings, ReadAudit, ReviewAlerts, RequestSupport, ApproveSupport,
+		ListStaff, Erase}
 }
 
 // Valid reports whether a is an action the policy knows. Unknown actions are
@@ -55,7 +58,8 @@ func Actions() []Action {
 func (a Action) Valid() bool {
 	switch a {
 	case ListPeople, ReadRecord, WriteRecord, RevealHomeAccess, BreakGlass, Export,
-		ManageStaff, ManageClients, ManageSettings, ReadAudit, ReviewAlerts, RequestSupport, ApproveSupport:
+		ManageStaff, ManageClients, ManageSettings, ReadAudit, ReviewAlerts, RequestSupport, ApproveSupport,
+		ListStaff, Erase:
 		return true
 	}
 	return false
@@ -64,7 +68,7 @@ func (a Action) Valid() bool {
 // personal reports whether a is always about one person.
 func (a Action) personal() bool {
 	switch a {
-	case ListPeople, ReadRecord, WriteRecord, RevealHomeAccess, BreakGlass:
+	case ListPeople, ReadRecord, WriteRecord, RevealHomeAccess, BreakGlass, Erase:
 		return true
 	}
 	return false
@@ -74,7 +78,7 @@ func (a Action) personal() bool {
 // so must not name a person.
 func (a Action) organisational() bool {
 	switch a {
-	case ManageStaff, ManageClients, ManageSettings, ReviewAlerts, RequestSupport, ApproveSupport:
+	case ManageStaff, ManageClients, ManageSettings, ReviewAlerts, RequestSupport, ApproveSupport, ListStaff:
 		return true
 	}
 	return false
@@ -160,6 +164,10 @@ const (
 	// break-glass reason may have: enough to rule out "x" or "urgent", so the
 	// data-protection officer has something to review.
 	MinReasonLength = 10
+	// MaxSupportGrant is the longest a tenant administrator can approve
+	// supplier support for: a working day on one ticket, never standing
+	// access.
+	MaxSupportGrant = 8 * time.Hour
 )
 
 // Decide reports whether p may do a on s, given the facts in c.

@@ -17,17 +17,17 @@ import (
 // into cases through cellCases, so a cell whose meaning changed in the code
 // fails there.
 var matrix = map[haven.Role][]string{
-	//                          list-people, read-record, write-record, reveal-home-access, break-glass, export, manage-staff, manage-clients, manage-settings, read-audit, review-alerts, request-support, approve-support
-	haven.RoleCarer:            {cTeam, cTeam, cTeam, cVisit, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
-	haven.RoleNurse:            {cTeam, cTeam, cTeam, cVisit, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
-	haven.RoleClinician:        {cTeamServiceLease, cTeamServiceLease, cTeamServiceLeaseNotes, cVisit, cReason, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
-	haven.RoleCoordinator:      {cService, cServiceSched, cServiceSched, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
-	haven.RoleTenantAdmin:      {cNever, cNever, cNever, cNever, cNever, cNever, cStepUp, cStepUp, cStepUp, cNever, cAllow, cNever, cStepUp},
-	haven.RoleDPO:              {cNever, cNever, cNever, cNever, cNever, cOnePerson, cNever, cNever, cNever, cAllow, cAllow, cNever, cNever},
-	haven.RoleSupplierSupport:  {cGrant, cGrant, cGrant, cNever, cNever, cNever, cNever, cNever, cGrant, cGrant, cNever, cAllow, cNever},
-	haven.RoleSupplierOperator: {cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
-	haven.RoleAPIClient:        {cScope, cScope, cScope, cNever, cNever, cScope, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
-	haven.RoleSystem:           {cAllow, cAllow, cAllow, cNever, cNever, cAllow, cAllow, cAllow, cAllow, cAllow, cAllow, cNever, cNever},
+	//                          list-people, read-record, write-record, reveal-home-access, break-glass, export, manage-staff, manage-clients, manage-settings, read-audit, review-alerts, request-support, approve-support, list-staff, erase
+	haven.RoleCarer:            {cTeam, cTeam, cTeam, cVisit, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
+	haven.RoleNurse:            {cTeam, cTeam, cTeam, cVisit, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
+	haven.RoleClinician:        {cTeamServiceLease, cTeamServiceLease, cTeamServiceLeaseNotes, cVisit, cReason, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
+	haven.RoleCoordinator:      {cService, cServiceSched, cServiceSched, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cAllow, cNever},
+	haven.RoleTenantAdmin:      {cNever, cNever, cNever, cNever, cNever, cNever, cStepUp, cStepUp, cStepUp, cNever, cAllow, cNever, cStepUp, cAllow, cNever},
+	haven.RoleDPO:              {cNever, cNever, cNever, cNever, cNever, cOnePerson, cNever, cNever, cNever, cAllow, cAllow, cNever, cNever, cAllow, cNever},
+	haven.RoleSupplierSupport:  {cGrant, cGrant, cGrant, cNever, cNever, cNever, cNever, cNever, cGrant, cGrant, cNever, cAllow, cNever, cNever, cNever},
+	haven.RoleSupplierOperator: {cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
+	haven.RoleAPIClient:        {cScope, cScope, cScope, cNever, cNever, cScope, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cScope, cNever},
+	haven.RoleSystem:           {cAllow, cAllow, cAllow, cNever, cNever, cAllow, cAllow, cAllow, cAllow, cAllow, cAllow, cNever, cNever, cAllow, cAllow},
 }
 
 // The cell vocabulary of docs/permissions.md.
@@ -92,7 +92,7 @@ func subject(a Action) Subject {
 		return Subject{TenantID: tenant, PersonID: person, Kind: haven.KindCondition}
 	case RevealHomeAccess:
 		return Subject{TenantID: tenant, PersonID: person, Kind: haven.KindHomeAccess}
-	case BreakGlass, Export:
+	case BreakGlass, Export, Erase:
 		return Subject{TenantID: tenant, PersonID: person}
 	}
 	return Subject{TenantID: tenant}

@@ -89,6 +89,9 @@ func coordinator(a Action, s Subject, c Context) Decision {
 			return stepUp(c, "coordinator of this person's service")
 		}
 		return allow("coordinator of this person's service")
+	case ListStaff:
+		// Arranging visits means knowing who can make them.
+		return allow("coordinator: arranging visits")
 	}
 	return deny("not permitted for coordinators")
 }
@@ -112,7 +115,7 @@ func tenantAdmin(a Action, c Context) Decision {
 		// Each of these can create access (accounts, clients, supplier
 		// grants) or silence detection (alert channels, thresholds).
 		return stepUp(c, "tenant administrator")
-	case ReviewAlerts:
+	case ReviewAlerts, ListStaff:
 		return allow("tenant administrator")
 	case ListPeople, ReadRecord, WriteRecord:
 		return deny("administrators do not see care records")
@@ -123,7 +126,8 @@ func tenantAdmin(a Action, c Context) Decision {
 // dpo oversees access: the audit log, alerts, subject access requests.
 func dpo(a Action, s Subject, c Context) Decision {
 	switch a {
-	case ReadAudit, ReviewAlerts:
+	case ReadAudit, ReviewAlerts, ListStaff:
+		// Who works here is part of knowing who had access.
 		return allow("data-protection officer")
 	case Export:
 		if s.PersonID == "" {
@@ -140,7 +144,7 @@ func dpo(a Action, s Subject, c Context) Decision {
 // never anything that reveals home access or changes who has access.
 func apiClient(a Action, s Subject, c Context) Decision {
 	switch a {
-	case ListPeople, ReadRecord, WriteRecord, Export:
+	case ListPeople, ReadRecord, WriteRecord, Export, ListStaff:
 		if d, ok := checkKind(a, s.Kind); !ok {
 			return d
 		}
@@ -172,6 +176,11 @@ func system(a Action, s Subject) Decision {
 		// The console is operated by the supplier; letting it approve would
 		// let the processor grant itself access.
 		return deny("only the care organisation's administrator approves supplier access")
+	case Erase:
+		// Erasure cannot be undone (the person's key is destroyed), so no
+		// stolen session can do it: it is carried out at the console, on the
+		// controller's written instruction, and audited there.
+		return allow("erasure at the console")
 	case ReadRecord, WriteRecord:
 		if d, ok := checkKind(a, s.Kind); !ok {
 			return d
@@ -222,6 +231,11 @@ func supplierSupport(p haven.Principal, a Action, s Subject, c Context) Decision
 	}
 	if !c.Now.Before(g.Expires) {
 		return deny("approved access has expired")
+	}
+	if g.Expires.Sub(c.Now) > MaxSupportGrant {
+		// Approval caps grants at 8 hours; a longer one did not come
+		// through approval, and trusting it would make standing access.
+		return deny("approved access is longer than policy allows")
 	}
 	if !slices.Contains(g.Actions, a) {
 		return deny("approved access does not cover this action")

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/havencare/haven"
@@ -317,6 +318,15 @@ func (s *Server) personView(r *http.Request, q *request) (*view, error) {
 
 func (s *Server) personPage(w http.ResponseWriter, r *http.Request, q *request) {
 	v, err := s.personView(r, q)
+	var denied *care.DeniedError
+	if errors.As(err, &denied) && !denied.NeedStepUp && !errors.Is(err, care.ErrContained) && q.sess.Account.Role == haven.RoleClinician {
+		// A clinician outside the relationship may open the record in an
+		// emergency by stating why (break-glass).
+		v := &view{Title: "You do not have access to this record", Person: personRow{ID: r.PathValue("id")},
+			Denied: strings.ToUpper(denied.Reason[:1]) + denied.Reason[1:] + ".", CanBreakGlass: true}
+		s.page(w, r, q, http.StatusForbidden, "person", v)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -354,4 +364,22 @@ func methodNotAllowed(allow string) func(http.ResponseWriter, *http.Request, *re
 		w.Header().Set("Allow", allow)
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "use " + allow})
 	}
+}
+
+// breakGlass opens a one-hour lease on a person outside the clinician's
+// relationship, with the reason they gave, and shows the record.
+func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request, q *request) {
+	id := r.PathValue("id")
+	if _, err := s.care.BreakGlass(r.Context(), q.principal(), id, r.PostFormValue("reason")); err != nil {
+		var denied *care.DeniedError
+		if errors.As(err, &denied) && !denied.NeedStepUp && !errors.Is(err, care.ErrContained) {
+			v := &view{Title: "You do not have access to this record", Person: personRow{ID: id},
+				Denied: strings.ToUpper(denied.Reason[:1]) + denied.Reason[1:] + ".", CanBreakGlass: true}
+			s.page(w, r, q, http.StatusForbidden, "person", v)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/people/"+url.PathEscape(id), http.StatusSeeOther)
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth"
+	"github.com/havencare/haven/care"
 )
 
 //go:embed templates/*.html
@@ -90,6 +92,10 @@ type view struct {
 	People                                              []personRow
 	Person                                              personRow
 	Access                                              []string
+	// Denied is policy's reason for not showing a person; CanBreakGlass
+	// offers a clinician the break-glass form.
+	Denied        string
+	CanBreakGlass bool
 }
 
 // FieldError returns the error message for one form field.
@@ -187,9 +193,19 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
 
 // fail answers an unexpected error without detail; the detail goes to the log.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var denied *care.DeniedError
 	switch {
 	case errors.Is(err, haven.ErrNotFound):
 		s.page(w, r, nil, http.StatusNotFound, "message", &view{Title: "Not found", Message: "There is nothing here, or you do not have access to it.", CSRF: "-"})
+		return
+	case errors.As(err, &denied) && denied.NeedStepUp:
+		s.askStepUp(w, r)
+		return
+	case errors.As(err, &denied):
+		// Policy's reason is written for the user ("not on this person's
+		// care team"); it says why, not what exists.
+		msg := strings.ToUpper(denied.Reason[:1]) + denied.Reason[1:] + "."
+		s.forbidden(w, r, msg)
 		return
 	case errors.Is(err, haven.ErrForbidden):
 		s.forbidden(w, r, "Your role does not allow this.")

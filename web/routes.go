@@ -62,4 +62,7 @@ func (s *Server) register() {
 	s.route("GET", "/people", Signed, s.peoplePage, careStaff)
 	s.route("GET", "/people/{id}", Signed, s.personPage, careStaff)
 	s.route("POST", "/people/{id}/home-access", Signed, s.revealHomeAccess, careStaff, stepUp)
+	s.route("POST", "/people/{id}/break-glass", Signed, s.breakGlass, roles(haven.RoleClinician), stepUp)
+
+	s.registerAPI()
 }

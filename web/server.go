@@ -75,11 +75,16 @@ type request struct {
 	sess   *auth.Session // nil for public requests without a session
 	token  string        // the session cookie value
 	client auth.ClientInfo
+	now    time.Time // when gate saw the request
 }
 
 // principal is the signed-in principal. Only Signed routes call it, and
 // gate has made sure the session is multi-factor.
-func (q *request) principal() haven.Principal { return q.sess.Principal(q.client.Addr) }
+func (q *request) principal() haven.Principal {
+	p := q.sess.Principal(q.client.Addr)
+	p.SteppedUp = q.sess.SteppedUp(q.now)
+	return p
+}
 
 // Config configures the HTTP surface.
 type Config struct {
@@ -181,7 +186,7 @@ func stateChanging(m string) bool { return m != http.MethodGet && m != http.Meth
 // route's handler.
 func (s *Server) gate(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := &request{client: clientInfo(r)}
+		q := &request{client: clientInfo(r), now: s.Now()}
 		if rt.NoCookies {
 			rt.handle(w, r, q)
 			return
@@ -211,7 +216,9 @@ func (s *Server) gate(rt Route) http.Handler {
 			s.forbidden(w, r, "This form has expired. Go back, reload the page and try again.")
 			return
 		}
-		if rt.StepUp && !q.sess.SteppedUp(s.Now()) {
+		// A session the guard froze reaches nothing until its user
+		// confirms a factor again.
+		if (rt.StepUp || (rt.Access == Signed && q.sess.Frozen)) && !q.sess.SteppedUp(s.Now()) {
 			s.askStepUp(w, r)
 			return
 		}

@@ -8,6 +8,7 @@ package authtest
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +56,12 @@ type Env struct {
 	// numbers, to look for leaks.
 	Names map[string][]string
 	NHS   map[string][]string
+	// Data is each tenant's generated organisation: staff, people, care
+	// teams and visits (planned from the clock's time).
+	Data map[string]demo.Dataset
+
+	mu     sync.Mutex
+	linked map[string]bool // staff ids already linked to an account
 }
 
 // Tenants the environment creates.
@@ -74,6 +81,11 @@ type Options struct {
 	// Postgres runs on a fresh PostgreSQL database (pgtest; skipped when
 	// no server is configured) instead of SQLite.
 	Postgres bool
+	// Staff per tenant (demo.Options.Staff: 0 means the demo default).
+	Staff int
+	// Canaries per tenant (demo.Options.Canaries: 0 means the default, a
+	// negative number none).
+	Canaries int
 }
 
 // New builds an environment. The store closes when the test ends.
@@ -103,13 +115,16 @@ func New(t testing.TB, opt Options) *Env {
 	t.Cleanup(func() { db.Close() })
 	kr := seal.NewKeyring(kms)
 	e := &Env{DB: db, Care: care.New(db, kr), Clock: &Clock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)},
-		People: map[string][]string{}, Names: map[string][]string{}, NHS: map[string][]string{}}
+		People: map[string][]string{}, Names: map[string][]string{}, NHS: map[string][]string{},
+		Data: map[string]demo.Dataset{}, linked: map[string]bool{}}
 	if e.Auth, err = auth.New(db, kr, auth.Config{Origin: opt.Origin, TokenURL: opt.Origin + "/fhir/auth/token"}); err != nil {
 		t.Fatal(err)
 	}
 	if !opt.RealNow {
 		e.Auth.Now = e.Clock.Now
+		e.Care.Now = e.Clock.Now
 	}
+	e.Care.Container = e.Auth
 	if err := e.Care.EnsureSupplierPartition(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +132,14 @@ func New(t testing.TB, opt Options) *Env {
 		if err := e.Care.CreateTenant(ctx, haven.Tenant{ID: tenant, Name: tenant + " care"}); err != nil {
 			t.Fatal(err)
 		}
-		ds := demo.Generate(demo.Options{People: opt.People, Staff: 1, Seed: int64(100 + i), Now: time.Now()})
+		ds := demo.Generate(demo.Options{People: opt.People, Staff: opt.Staff, Canaries: opt.Canaries, Seed: int64(100 + i), Now: e.Care.Now()})
+		e.Data[tenant] = ds
 		p := haven.SystemPrincipal(tenant, "test set-up")
+		for j := range ds.Staff {
+			if _, err := e.Care.Create(ctx, p, &ds.Staff[j]); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for j := range ds.People {
 			for _, r := range ds.People[j].Records() {
 				if _, err := e.Care.Create(ctx, p, r); err != nil {
@@ -141,14 +162,101 @@ type Account struct {
 	RecoveryCodes        []string
 }
 
-// Invite creates an account and returns its enrolment link token.
+// Invite creates an account and returns its enrolment link token. An
+// account with a care role is linked to an unlinked staff record of that
+// role in its tenant, the one with the largest caseload, so that it has
+// people to see (see StaffOf).
 func (e *Env) Invite(t testing.TB, partition, email string, role haven.Role) auth.Invitation {
 	t.Helper()
-	inv, err := e.Auth.Invite(context.Background(), haven.SystemPrincipal(haven.TenantOf(partition), "test"), partition, auth.NewAccount{Email: email, Name: "Test " + string(role), Role: role})
+	staff := e.pickStaff(partition, role)
+	inv, err := e.Auth.Invite(context.Background(), haven.SystemPrincipal(haven.TenantOf(partition), "test"), partition, auth.NewAccount{Email: email, Name: "Test " + string(role), Role: role, StaffID: staff})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return inv
+}
+
+func (e *Env) pickStaff(partition string, role haven.Role) string {
+	switch role {
+	case haven.RoleCarer, haven.RoleNurse, haven.RoleClinician, haven.RoleCoordinator:
+	default:
+		return ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ds := e.Data[partition]
+	best, most := "", -1
+	for _, st := range ds.Staff {
+		if st.Role != role || e.linked[st.ID] {
+			continue
+		}
+		if n := len(e.caseload(ds, st)); n > most {
+			best, most = st.ID, n
+		}
+	}
+	if best != "" {
+		e.linked[best] = true
+	}
+	return best
+}
+
+// caseload is who a member of staff may see by relationship: the people
+// whose care team names them, and for coordinators and clinicians the
+// people of their service.
+func (e *Env) caseload(ds demo.Dataset, st haven.Staff) map[string]bool {
+	out := map[string]bool{}
+	for _, pd := range ds.People {
+		for _, ct := range pd.CareTeams {
+			onTeam := slices.Contains(ct.StaffIDs, st.ID)
+			inService := st.Service != "" && ct.Service == st.Service
+			switch st.Role {
+			case haven.RoleCarer, haven.RoleNurse:
+				if onTeam {
+					out[pd.Person.ID] = true
+				}
+			case haven.RoleClinician:
+				if onTeam || inService {
+					out[pd.Person.ID] = true
+				}
+			case haven.RoleCoordinator:
+				if inService {
+					out[pd.Person.ID] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// StaffOf returns the staff record linked to an account, if any.
+func (e *Env) StaffOf(t testing.TB, a Account) (haven.Staff, bool) {
+	t.Helper()
+	infos, err := e.Auth.Accounts(context.Background(), haven.SystemPrincipal(haven.TenantOf(a.Partition), "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range infos {
+		if info.ID == a.ID {
+			for _, st := range e.Data[a.Partition].Staff {
+				if st.ID == info.StaffID && st.ID != "" {
+					return st, true
+				}
+			}
+		}
+	}
+	return haven.Staff{}, false
+}
+
+// Caseload returns the ids of the people an account may see by
+// relationship, from the generated data (not from Haven's indexes, so that
+// tests compare Haven against an independent answer).
+func (e *Env) Caseload(t testing.TB, a Account) map[string]bool {
+	t.Helper()
+	st, ok := e.StaffOf(t, a)
+	if !ok {
+		return map[string]bool{}
+	}
+	return e.caseload(e.Data[a.Partition], st)
 }
 
 // EnrolTOTP invites an account, sets its password and enrols an

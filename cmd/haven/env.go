@@ -133,6 +133,7 @@ func open(ctx context.Context, opt options, create bool) (*app, error) {
 	if a.auth, err = auth.New(a.db, kr, auth.Config{Origin: origin, TokenURL: origin + smart.TokenPath}); err != nil {
 		return nil, err
 	}
+	a.svc.Container = a.auth
 	return a, nil
 }
 
