@@ -435,7 +435,7 @@ func TestScope(t *testing.T) {
 	}
 	p := Principal{ID: "s-1", TenantID: "t-1", Role: RoleCarer}
 	s := ScopeOf(p)
-	if !s.Valid() || s.Tenant() != "t-1" || s.Actor() != p {
+	if !s.Valid() || s.Tenant() != "t-1" || s.Actor().ID != p.ID {
 		t.Errorf("ScopeOf(%+v) = tenant %q, actor %+v", p, s.Tenant(), s.Actor())
 	}
 	if ScopeOf(Principal{ID: "supplier", Role: RoleSupplierSupport}).Valid() {

@@ -97,8 +97,8 @@ func outcomeOf(err error) (string, bool) {
 }
 
 // touch is one audit entry a unit of work will append: what was accessed.
-// purpose, when set, replaces the principal's purpose for this entry (a
-// break-glass lease, a visit, a support ticket).
+// purpose, when set, is added to the principal's purpose for this entry (a
+// break-glass lease, the visit a reveal was for).
 type touch struct {
 	kind     haven.Kind
 	recordID string
@@ -152,7 +152,10 @@ func (s *Service) access(ctx context.Context, p haven.Principal, action string, 
 		now := s.Now()
 		for _, t := range touches {
 			purpose := p.Purpose
-			if t.purpose != "" {
+			switch {
+			case t.purpose != "" && purpose != "":
+				purpose += "; " + t.purpose
+			case t.purpose != "":
 				purpose = t.purpose
 			}
 			if _, err := tx.AppendAudit(audit.Entry{

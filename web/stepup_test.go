@@ -20,10 +20,14 @@ import (
 func TestStepUpRoutes(t *testing.T) {
 	g := newGateEnv(t)
 	ctx := context.Background()
+	carer := g.EnrolTOTP(t, authtest.North, "carer@north.example", haven.RoleCarer)
+	// Ten minutes before the carer's next visit (once the clock has moved
+	// on below), when its home-access window is open.
+	visit := g.NextVisit(t, carer)
+	g.Clock.SetClock(visit.Start.Add(-16 * time.Minute))
 	key := authtest.NewSoftKey(g.origin)
 	g.EnrolPasskey(t, authtest.North, "admin@north.example", haven.RoleTenantAdmin, key)
 	admin := g.SignInPasskey(t, key)
-	carer := g.EnrolTOTP(t, authtest.North, "carer@north.example", haven.RoleCarer)
 	carerTok := g.SignIn(t, carer)
 	csrf := func(tok string) string {
 		s, err := g.Auth.Authenticate(ctx, tok, auth.ClientInfo{})
@@ -35,7 +39,7 @@ func TestStepUpRoutes(t *testing.T) {
 	g.Clock.Advance(6 * time.Minute)
 	before := g.snapshot(t, authtest.North)
 
-	person := g.People[authtest.North][0]
+	person := visit.PersonID
 	for _, c := range []struct {
 		tok, path string
 		form      url.Values

@@ -311,3 +311,35 @@ func (e *Env) PasswordOnly(t testing.TB, a Account) string {
 	}
 	return sess.Token
 }
+
+// NextVisit returns the account's earliest visit that has not ended by the
+// clock's time, and its person; it fails the test if the account has none.
+func (e *Env) NextVisit(t testing.TB, a Account) haven.Visit {
+	t.Helper()
+	st, ok := e.StaffOf(t, a)
+	if !ok {
+		t.Fatalf("account %s has no staff record", a.Email)
+	}
+	var best *haven.Visit
+	now := e.Clock.Now()
+	for _, pd := range e.Data[a.Partition].People {
+		for i, v := range pd.Visits {
+			if v.StaffID == st.ID && v.End.After(now) && (best == nil || v.Start.Before(best.Start)) {
+				best = &pd.Visits[i]
+			}
+		}
+	}
+	if best == nil {
+		t.Fatalf("staff %s has no visits after %s", st.ID, now)
+	}
+	return *best
+}
+
+// SetClock moves the clock to t (forwards only).
+func (c *Clock) SetClock(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.t) {
+		c.t = t
+	}
+}

@@ -52,7 +52,20 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	if _, err := a.svc.Update(ctx, p, marked, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.svc.Get(ctx, p, haven.KindHomeAccess, "marked-access"); err != nil {
+	// Only a carer at a visit reveals home access: file one, with a visit
+	// under way, and reveal as them.
+	now := a.svc.Now()
+	for _, r := range []haven.Record{
+		&haven.Staff{ID: "marked-carer", Name: "Marked Carer", Role: haven.RoleCarer, Email: "marked.carer@example.org", Service: "Home care"},
+		&haven.CareTeam{ID: "marked-team", PersonID: "marked", Name: "Home care", StaffIDs: []string{"marked-carer"}, Service: "Home care"},
+		&haven.Visit{ID: "marked-visit", PersonID: "marked", StaffID: "marked-carer", Start: now.Add(-5 * time.Minute), End: now.Add(40 * time.Minute), Status: "in-progress"},
+	} {
+		if _, err := a.svc.Create(ctx, p, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	carer := haven.Principal{ID: "marked-account", TenantID: demoTenant, Role: haven.RoleCarer, StaffID: "marked-carer", SteppedUp: true, Purpose: "direct care"}
+	if _, _, err := a.svc.Get(ctx, carer, haven.KindHomeAccess, "marked-access"); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.svc.Erase(ctx, p, "erased"); err != nil {

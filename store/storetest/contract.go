@@ -62,13 +62,13 @@ func testRecordLifecycle(t *testing.T, e *env) {
 	if strings.Contains(fmt.Sprintf("%+v", full), "C1947") {
 		t.Fatal("full record revealed the key-safe code")
 	}
-	ha, _, err := e.svc.Get(ctx, p, haven.KindHomeAccess, "h1")
-	if err != nil || ha.(*haven.HomeAccess).KeySafeCode != "C1947" {
-		t.Fatalf("home access: %v %v", ha, err)
-	}
 	staff, err := e.svc.List(ctx, p, haven.KindStaff, "", 10)
 	if err != nil || len(staff) != 1 || staff[0].(*haven.Staff).Name != "Sam Carer" {
 		t.Fatalf("staff list: %v %v", staff, err)
+	}
+	ha, _, err := e.svc.Get(ctx, e.carer(p, "s9", "p1"), haven.KindHomeAccess, "h1")
+	if err != nil || ha.(*haven.HomeAccess).KeySafeCode != "C1947" {
+		t.Fatalf("home access: %v %v", ha, err)
 	}
 	if err := e.svc.Delete(ctx, p, haven.KindCondition, "c1"); err != nil {
 		t.Fatal(err)

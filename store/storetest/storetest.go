@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/audit"
@@ -72,7 +73,22 @@ func (e *env) tenant(id string) haven.Principal {
 	if err := e.svc.CreateTenant(ctx, haven.Tenant{ID: id, Name: "Org " + id, ODSCode: "X" + id}); err != nil {
 		e.t.Fatalf("create tenant %s: %v", id, err)
 	}
-	return haven.Principal{ID: "staff-" + id, TenantID: id, Role: haven.RoleCoordinator, Purpose: "direct care", ClientAddr: "127.0.0.1"}
+	return haven.Principal{ID: "staff-" + id, TenantID: id, Role: haven.RoleSystem, Purpose: "direct care", ClientAddr: "127.0.0.1"}
+}
+
+// carer files a staff record on the system principal p's tenant, puts it on
+// the care teams of people, gives it a visit to each that is under way now,
+// and returns the carer's principal, stepped up: the one principal policy
+// lets reveal home access.
+func (e *env) carer(p haven.Principal, id string, people ...string) haven.Principal {
+	e.t.Helper()
+	e.create(p, &haven.Staff{ID: id, Name: "Carer " + id, Role: haven.RoleCarer, Email: id + "@example.org", Service: "Home care"})
+	now := e.svc.Now()
+	for _, pid := range people {
+		e.create(p, &haven.CareTeam{ID: "team-" + id + "-" + pid, PersonID: pid, Name: "Home care", StaffIDs: []string{id}, Service: "Home care"})
+		e.create(p, &haven.Visit{ID: "visit-" + id + "-" + pid, PersonID: pid, StaffID: id, Start: now.Add(-10 * time.Minute), End: now.Add(50 * time.Minute), Status: "in-progress"})
+	}
+	return haven.Principal{ID: "account-" + id, TenantID: p.TenantID, Role: haven.RoleCarer, StaffID: id, Purpose: "direct care", ClientAddr: "127.0.0.1", SteppedUp: true}
 }
 
 func (e *env) create(p haven.Principal, r haven.Record) {
