@@ -307,12 +307,12 @@ func (s *Service) Settings(ctx context.Context, p haven.Principal) (guard.Settin
 // SetSettings replaces the tenant's thresholds and alert channel.
 func (s *Service) SetSettings(ctx context.Context, p haven.Principal, st guard.Settings) error {
 	st = st.WithDefaults()
-	if err := st.Validate(); err != nil {
-		return err
-	}
 	return s.access(ctx, p, ActionSettings, func(tx store.Tx, f *facts) ([]touch, error) {
 		t := []touch{{kind: kindSettings, recordID: settingsID}}
 		if err := f.authorizeOrg(policy.ManageSettings, ""); err != nil {
+			return t, err
+		}
+		if err := st.Validate(); err != nil {
 			return t, err
 		}
 		tk, err := f.key()

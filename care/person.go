@@ -88,7 +88,7 @@ func (s *Service) PersonRecord(ctx context.Context, p haven.Principal, personID 
 	}
 	var pr haven.PersonRecord
 	for _, r := range rows {
-		rec, err := s.open(p.TenantID, tk, sealed{row: r, wrapped: wrapped})
+		rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, sealed{row: r, wrapped: wrapped})
 		if err != nil {
 			return haven.PersonRecord{}, err
 		}
@@ -148,7 +148,7 @@ func (s *Service) HomeAccess(ctx context.Context, p haven.Principal, personID st
 	}
 	out := make([]haven.HomeAccess, 0, len(rows))
 	for _, r := range rows {
-		rec, err := s.open(p.TenantID, tk, sealed{row: r, wrapped: wrapped})
+		rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, sealed{row: r, wrapped: wrapped})
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +269,7 @@ func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]hav
 	}
 	out := make([]haven.Person, 0, len(found))
 	for _, f := range found {
-		rec, err := s.open(p.TenantID, tk, f)
+		rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, f)
 		if err != nil {
 			return nil, err
 		}

@@ -291,7 +291,7 @@ func (s *Service) Get(ctx context.Context, p haven.Principal, kind haven.Kind, i
 	if err != nil {
 		return nil, Meta{}, err
 	}
-	rec, err := s.open(p.TenantID, tk, f0)
+	rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, f0)
 	if err != nil {
 		return nil, Meta{}, err
 	}
@@ -407,7 +407,7 @@ func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, 
 	}
 	out := make([]haven.Record, 0, len(fs))
 	for _, f := range fs {
-		rec, err := s.open(p.TenantID, tk, f)
+		rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, f)
 		if err != nil {
 			return nil, err
 		}

@@ -84,6 +84,9 @@ func (s *Service) RequestSupport(ctx context.Context, p haven.Principal, ticket,
 	var g SupportGrant
 	err := s.access(ctx, p, ActionSupportAsk, func(tx store.Tx, f *facts) ([]touch, error) {
 		t := []touch{{kind: kindGrant}}
+		if haven.ReservedTenantID(tx.Tenant()) {
+			return t, haven.Invalid("tenant", "support is requested from a care organisation")
+		}
 		if err := f.authorizeOrg(policy.RequestSupport, ""); err != nil {
 			return t, err
 		}

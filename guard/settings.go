@@ -2,6 +2,7 @@ package guard
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"time"
@@ -58,6 +59,13 @@ type Settings struct {
 	WebhookSecret string `json:"webhookSecret,omitempty"`
 }
 
+// Upper bounds of the settings: beyond them a rule no longer protects
+// anything, so a setting that high is refused rather than obeyed.
+const (
+	MaxBudget    = 100000
+	MaxRuleLimit = 1000
+)
+
 // Duration is a time.Duration written as a Go duration string in JSON, so
 // settings files and API bodies read "30m", not 1800000000000.
 type Duration time.Duration
@@ -76,7 +84,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 }
 
 // Defaults are the thresholds a tenant starts with. The budgets follow the
-// work of each role: a carer sees a round of perhaps 10–20 people a day; a
+// work of each role: a carer's team covers a patch of perhaps 20–35 people; a
 // nurse or clinician a caseload of a few dozen; a coordinator arranges a
 // service's visits and opens more; an API client feeds another system. The
 // 2022 breach took 82,946 people through one account: each budget bounds
@@ -84,7 +92,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 func Defaults() Settings {
 	return Settings{
 		Budgets: map[haven.Role]Budget{
-			haven.RoleCarer:           {PerHour: 30, PerDay: 60},
+			haven.RoleCarer:           {PerHour: 40, PerDay: 80},
 			haven.RoleNurse:           {PerHour: 40, PerDay: 100},
 			haven.RoleClinician:       {PerHour: 60, PerDay: 150},
 			haven.RoleCoordinator:     {PerHour: 100, PerDay: 300},
@@ -115,9 +123,10 @@ func Defaults() Settings {
 // leaves a threshold at zero (which would mean "no limit").
 func (s Settings) WithDefaults() Settings {
 	d := Defaults()
-	if s.Budgets == nil {
-		s.Budgets = map[haven.Role]Budget{}
-	}
+	// A new map: the caller's settings are not changed behind its back.
+	budgets := make(map[haven.Role]Budget, len(d.Budgets))
+	maps.Copy(budgets, s.Budgets)
+	s.Budgets = budgets
 	for r, b := range d.Budgets {
 		if _, ok := s.Budgets[r]; !ok {
 			s.Budgets[r] = b
@@ -159,6 +168,17 @@ func (s Settings) Validate() error {
 		}
 		if b.PerDay < b.PerHour {
 			return haven.Invalid("budgets", "%s: the daily budget is smaller than the hourly one", r)
+		}
+		if b.PerDay > MaxBudget {
+			return haven.Invalid("budgets", "%s: at most %d people a day; a larger budget is no limit at all", r, MaxBudget)
+		}
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"deniedLimit", s.DeniedLimit}, {"probeLimit", s.ProbeLimit}, {"searchLimit", s.SearchLimit}, {"wideSearch", s.WideSearch}, {"wideSearchLimit", s.WideSearchLimit}} {
+		if l.v > MaxRuleLimit {
+			return haven.Invalid(l.name, "at most %d; a larger value switches the rule off", MaxRuleLimit)
 		}
 	}
 	if s.WorkStart < 0 || s.WorkStart > 24 || s.WorkEnd < 0 || s.WorkEnd > 24 {

@@ -288,14 +288,35 @@ type personRow struct {
 	Records             int
 }
 
+// peoplePage lists the people the signed-in member of staff looks after
+// (their caseload or service: policy decides), or searches them by family
+// name or NHS number.
 func (s *Server) peoplePage(w http.ResponseWriter, r *http.Request, q *request) {
 	const pageSize = 25
+	v := &view{Title: "People", Wide: true, Form: map[string]string{}}
+	if term := strings.TrimSpace(r.URL.Query().Get("q")); term != "" {
+		v.Form["q"] = term
+		query := care.Query{Family: term}
+		if haven.NormalizeNHSNumber(term) != "" && strings.Trim(term, "0123456789 -") == "" {
+			query = care.Query{NHSNumber: term}
+		}
+		found, err := s.care.Search(r.Context(), q.principal(), query)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, p := range found {
+			v.People = append(v.People, personRow{ID: p.ID, Name: p.Given + " " + p.Family, Born: p.BirthDate.String(), NHS: p.NHSNumber})
+		}
+		v.Searched = true
+		s.page(w, r, q, http.StatusOK, "people", v)
+		return
+	}
 	recs, err := s.care.List(r.Context(), q.principal(), haven.KindPerson, r.URL.Query().Get("after"), pageSize)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v := &view{Title: "People", Wide: true}
 	for _, rec := range recs {
 		p := rec.(*haven.Person)
 		v.People = append(v.People, personRow{ID: p.ID, Name: p.Given + " " + p.Family, Born: p.BirthDate.String(), NHS: p.NHSNumber})
@@ -335,12 +356,14 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, q *request) 
 }
 
 func (s *Server) revealHomeAccess(w http.ResponseWriter, r *http.Request, q *request) {
-	v, err := s.personView(r, q)
+	// The reveal is asked first, so that every attempt meets the home-access
+	// rule (and its alert), whatever else the caller may see.
+	has, err := s.care.HomeAccess(r.Context(), q.principal(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	has, err := s.care.HomeAccess(r.Context(), q.principal(), r.PathValue("id"))
+	v, err := s.personView(r, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -353,10 +353,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bo
 		writeJSONError(w, http.StatusBadRequest, "The body could not be read.", "")
 		return false
 	}
-	if len(strings.TrimSpace(string(raw))) == 0 {
-		if optional {
-			return true
-		}
+	trimmed := strings.TrimSpace(string(raw))
+	if trimmed == "" && optional {
+		return true
+	}
+	if !strings.HasPrefix(trimmed, "{") {
 		writeJSONError(w, http.StatusBadRequest, "Send a JSON object as the body.", "")
 		return false
 	}

@@ -96,6 +96,7 @@ type view struct {
 	// offers a clinician the break-glass form.
 	Denied        string
 	CanBreakGlass bool
+	Searched      bool
 }
 
 // FieldError returns the error message for one form field.

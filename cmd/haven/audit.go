@@ -187,24 +187,7 @@ func parseWhen(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-29T09:00:00Z) or YYYY-MM-DD", s)
 }
 
-// pickTenant returns id if given, else the only tenant.
+// pickTenant returns id if it names a care organisation, else the only one.
 func (a *app) pickTenant(ctx context.Context, id string) (string, error) {
-	tenants, err := a.db.Tenants(ctx)
-	if err != nil {
-		return "", err
-	}
-	var ids []string
-	for _, t := range tenants {
-		if id != "" && t.ID == id {
-			return id, nil
-		}
-		ids = append(ids, t.ID)
-	}
-	if id != "" {
-		return "", fmt.Errorf("no tenant %q (tenants: %s)", id, strings.Join(ids, ", "))
-	}
-	if len(ids) != 1 {
-		return "", fmt.Errorf("there are %d tenants; choose one with --tenant (%s)", len(ids), strings.Join(ids, ", "))
-	}
-	return ids[0], nil
+	return careTenant(ctx, a, id)
 }

@@ -5,7 +5,11 @@
 //	haven serve     serve the records in --data or --database-url
 //	haven audit     verify the audit log; who accessed whose data
 //	haven keys      rotate the master and tenant keys
-//	haven admin     first operator and tenant admin, invitations, unlocks
+//	haven admin     first operator and tenant admin, invitations, unlocks,
+//	                a tenant's thresholds (admin settings)
+//	haven alerts    the guard's alerts: list, acknowledge
+//	haven leases    break-glass leases: list, review
+//	haven support   supplier-support requests and grants: list, revoke
 //
 // Every command takes --data DIR (default ./haven-data), where the master
 // key, the audit signing key and the embedded SQLite database live, and
@@ -36,6 +40,10 @@ Usage:
                             [--since TIME] [--until TIME] [--entries]
   haven keys rotate         [--data DIR] [--database-url URL]
   haven admin create-operator|create-tenant|invite|reinvite|unlock|register-client ...
+  haven admin settings      [--tenant ID] [--json] [--set KEY=VALUE ...]
+  haven alerts list|ack     [--tenant ID] ...
+  haven leases list|review  [--tenant ID] ...
+  haven support list|revoke [--tenant ID] ...
   haven version
 
 Run "haven COMMAND -h" for a command's options.
@@ -67,7 +75,16 @@ func run(args []string) error {
 	case "keys":
 		return cmdKeys(args[1:])
 	case "admin":
+		if len(args) > 1 && args[1] == "settings" {
+			return cmdSettings(args[2:])
+		}
 		return cmdAdmin(args[1:])
+	case "alerts":
+		return cmdAlerts(args[1:])
+	case "leases":
+		return cmdLeases(args[1:])
+	case "support":
+		return cmdSupport(args[1:])
 	case "version":
 		fmt.Println(version())
 		return nil
