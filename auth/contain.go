@@ -52,7 +52,9 @@ func (s *Service) Contain(ctx context.Context, c guard.Contain) error {
 			}
 		case guard.Lock:
 			a, err := loadAccount(tx, tk, c.Actor)
-			if err != nil {
+			if errors.Is(err, haven.ErrNotFound) {
+				break // no account to lock (the console, a removed account)
+			} else if err != nil {
 				return fmt.Errorf("lock %s: %w", c.Actor, err)
 			}
 			if !a.IsLocked() {

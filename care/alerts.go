@@ -227,6 +227,11 @@ func (s *Service) AcknowledgeAlert(ctx context.Context, p haven.Principal, id, n
 
 // Outbox delivery. The deliverer runs as Haven itself in each tenant.
 
+// deliveryClaim is how long a process that took an alert from the outbox
+// has to deliver it before another may try: longer than one attempt's
+// timeout.
+const deliveryClaim = 2 * time.Minute
+
 // PendingAlerts returns a tenant's alerts due for webhook delivery at now,
 // with the webhook settings to deliver them with.
 func (s *Service) PendingAlerts(ctx context.Context, tenant string, now time.Time) ([]Alert, guard.Settings, error) {
@@ -247,11 +252,21 @@ func (s *Service) PendingAlerts(ctx context.Context, tenant string, now time.Tim
 		}
 		for _, h := range hits {
 			var a Alert
-			if _, err := sealedrow.Get(tx, tk, kindAlert, h.ID, &a); err != nil {
+			v, err := sealedrow.Get(tx, tk, kindAlert, h.ID, &a)
+			if err != nil {
 				return err
 			}
-			if !a.Delivery.Next.After(now) {
-				out = append(out, a)
+			if a.Delivery.Next.After(now) {
+				continue
+			}
+			out = append(out, a)
+			// Claim it: another Haven process running the outbox skips
+			// it until the claim lapses, so receivers get one copy.
+			// RecordDelivery replaces the claim with the outcome.
+			claimed := a
+			claimed.Delivery.Next = now.Add(deliveryClaim)
+			if err := saveAlert(tx, tk, &claimed, v, now); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -71,6 +71,7 @@ type facts struct {
 	caseload map[string]bool
 	grant    *policy.Grant
 	grantSet bool
+	known    map[string]bool // answers of has, for this transaction
 	// newInService is set while a coordinator or clinician registers a
 	// person, or files a care team, in their own service: the person is
 	// about to be in it.
@@ -109,14 +110,27 @@ func (f *facts) digest(field, value string) ([]byte, error) {
 	return tk.BlindIndex(field, value), nil
 }
 
-// has reports whether the pair index field holds value.
+// has reports whether the pair index field holds value. Answers are kept
+// for the transaction: a whole record asks policy once per kind, about the
+// same person.
 func (f *facts) has(field, value string) (bool, error) {
+	k := pair(field, value)
+	if v, ok := f.known[k]; ok {
+		return v, nil
+	}
 	d, err := f.digest(field, value)
 	if err != nil {
 		return false, err
 	}
 	hits, err := f.tx.Lookup(field, d, 1)
-	return len(hits) > 0, err
+	if err != nil {
+		return false, err
+	}
+	if f.known == nil {
+		f.known = map[string]bool{}
+	}
+	f.known[k] = len(hits) > 0
+	return len(hits) > 0, nil
 }
 
 // related lists the people a single-form index names for value.

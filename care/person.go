@@ -73,7 +73,18 @@ func (s *Service) PersonRecord(ctx context.Context, p haven.Principal, personID 
 			t[0].purpose = "break-glass lease " + lease
 		}
 		f.read(personID)
-		kinds := append([]haven.Kind{haven.KindPerson}, haven.PersonKinds...)
+		// The whole record holds only the kinds policy lets p read: a
+		// coordinator's "whole record" is the scheduling part of it.
+		kinds := []haven.Kind{haven.KindPerson}
+		for _, k := range haven.PersonKinds {
+			d, _, _, err := f.decide(policy.ReadRecord, personID, k, "")
+			if err != nil {
+				return nil, err
+			}
+			if d.Allow {
+				kinds = append(kinds, k)
+			}
+		}
 		if rows, err = tx.ListPerson(personID, kinds...); err != nil {
 			return nil, err
 		}

@@ -123,7 +123,17 @@ func (f *facts) authorizeWrite(rec haven.Record) (string, error) {
 				f.newInService = svc != ""
 			}
 		case *haven.CareTeam:
-			f.newInService = svc != "" && r.Service == svc
+			// Only a person no service has taken on yet (a new referral)
+			// can be filed into one's own service; anyone already in a
+			// service is reached through that relationship or not at all,
+			// so a care team cannot be used to claim someone.
+			if svc != "" && r.Service == svc {
+				teams, err := f.tx.ListPerson(r.PersonID, haven.KindCareTeam)
+				if err != nil {
+					return "", err
+				}
+				f.newInService = len(teams) == 0
+			}
 		}
 	}
 	_, lease, _, err := f.authorize(policy.WriteRecord, rec.Subject(), rec.Kind())

@@ -23,6 +23,7 @@ import (
 	"github.com/havencare/haven/policy"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store"
+	"github.com/havencare/haven/store/sealedrow"
 )
 
 // Service is the record service for every tenant of one store.
@@ -236,7 +237,14 @@ func (s *Service) createPartition(ctx context.Context, t haven.Tenant) error {
 	if err := s.st.CreateTenant(ctx, t, store.TenantKeys{Data: w.Data, Index: w.Index}); err != nil {
 		return err
 	}
-	return s.access(ctx, haven.SystemPrincipal(t.ID, "tenant on-boarding"), ActionTenant, func(store.Tx, *facts) ([]touch, error) {
-		return nil, nil
+	return s.access(ctx, haven.SystemPrincipal(t.ID, "tenant on-boarding"), ActionTenant, func(tx store.Tx, f *facts) ([]touch, error) {
+		// A new tenant's records are indexed by this version as they are
+		// written; Reindex has nothing to rebuild.
+		tk, err := f.key()
+		if err != nil {
+			return nil, err
+		}
+		_, err = sealedrow.Put(tx, tk, kindIndexVersion, indexVersionID, 0, indexVersion, s.Now())
+		return nil, err
 	})
 }

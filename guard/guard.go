@@ -21,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -316,6 +317,7 @@ func (g *Guard) Observe(x Access, s Settings) Verdict {
 // distinct counts the people read in the last hour and the last day if
 // people were read now as well.
 func (a *account) distinct(now time.Time, people []string) (hour, day int) {
+	people = slices.Compact(slices.Sorted(slices.Values(people)))
 	seen := map[string]bool{}
 	for p, t := range a.people {
 		if now.Sub(t) < 24*time.Hour {

@@ -125,6 +125,13 @@ func open(ctx context.Context, opt options, create bool) (*app, error) {
 	if err := a.svc.EnsureSupplierPartition(ctx); err != nil {
 		return nil, err
 	}
+	// Records written by an older Haven lack the care-relationship
+	// indexes policy relies on; without them caseloads look empty.
+	if n, err := a.svc.Reindex(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		a.log.Info("rebuilt blind indexes", "records", n)
+	}
 	if opt.origin == "" {
 		opt.origin = "http://localhost:8080"
 		a.opt.origin = opt.origin

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/havencare/haven"
+	"github.com/havencare/haven/notify"
 	"github.com/havencare/haven/web"
 )
 
@@ -124,6 +125,16 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(addr string)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+
+	// Alerts go to tenants' webhooks while the server runs; on the way
+	// down the deliverer stops before the store closes.
+	deliverCtx, stopDelivery := context.WithCancel(ctx)
+	delivering := make(chan struct{})
+	go func() {
+		defer close(delivering)
+		(&notify.Deliverer{Care: a.svc, Log: a.log}).Run(deliverCtx, 10*time.Second)
+	}()
+	defer func() { stopDelivery(); <-delivering }()
 
 	tick := time.NewTicker(max(o.checkpoint, time.Second))
 	defer tick.Stop()
