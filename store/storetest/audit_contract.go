@@ -310,7 +310,8 @@ func testBadInput(t *testing.T, e *env) {
 			t.Errorf("bad %s accepted", r.Kind())
 		}
 	}
-	if n := e.count(`SELECT COUNT(*) FROM records`); n != 0 {
+	// The tenant's own index-version marker is written when it is created.
+	if n := e.count(`SELECT COUNT(*) FROM records WHERE kind <> 'index-version'`); n != 0 {
 		t.Fatalf("%d records written from bad input", n)
 	}
 	if n := e.count(`SELECT COUNT(*) FROM person_keys`); n != 0 {
