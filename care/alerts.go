@@ -92,6 +92,24 @@ func alertIndex(tk *seal.TenantKey, a *Alert) []store.IndexEntry {
 	return out
 }
 
+// markedRows returns the rows of kind that carry a constant-value marker
+// index (open alerts, leases awaiting review).
+func markedRows(tx store.Tx, tk *seal.TenantKey, kind haven.Kind, field, marker string) ([]store.Row, error) {
+	hits, err := tx.Lookup(field, tk.BlindIndex(field, marker), maxRelated)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]store.Row, 0, len(hits))
+	for _, h := range hits {
+		r, err := tx.Get(kind, h.ID)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
 // saveAlert stores a (new when version is 0) with its indexes.
 func saveAlert(tx store.Tx, tk *seal.TenantKey, a *Alert, version int64, now time.Time) error {
 	if _, err := sealedrow.Put(tx, tk, kindAlert, a.ID, version, a, now); err != nil {
@@ -159,16 +177,9 @@ func (s *Service) Alerts(ctx context.Context, p haven.Principal, q AlertQuery) (
 func listAlerts(tx store.Tx, tk *seal.TenantKey, q AlertQuery) ([]Alert, error) {
 	var rows []store.Row
 	if q.OpenOnly {
-		hits, err := tx.Lookup(fieldAlertOpen, tk.BlindIndex(fieldAlertOpen, "open"), maxRelated)
-		if err != nil {
+		var err error
+		if rows, err = markedRows(tx, tk, kindAlert, fieldAlertOpen, "open"); err != nil {
 			return nil, err
-		}
-		for _, h := range hits {
-			r, err := tx.Get(kindAlert, h.ID)
-			if err != nil {
-				return nil, err
-			}
-			rows = append(rows, r)
 		}
 	} else {
 		for after := ""; ; {

@@ -126,18 +126,11 @@ func (s *Service) Leases(ctx context.Context, p haven.Principal, pendingOnly boo
 		}
 		var rows []store.Row
 		if pendingOnly {
-			hits, err := tx.Lookup(fieldLeaseReview, tk.BlindIndex(fieldLeaseReview, "pending"), maxRelated)
-			if err != nil {
-				return nil, err
-			}
-			for _, h := range hits {
-				r, err := tx.Get(kindLease, h.ID)
-				if err != nil {
-					return nil, err
-				}
-				rows = append(rows, r)
-			}
-		} else if rows, err = tx.ListKind(kindLease, "", maxRelated); err != nil {
+			rows, err = markedRows(tx, tk, kindLease, fieldLeaseReview, "pending")
+		} else {
+			rows, err = tx.ListKind(kindLease, "", maxRelated)
+		}
+		if err != nil {
 			return nil, err
 		}
 		sort.Slice(rows, func(i, j int) bool { return rows[i].ID > rows[j].ID })
