@@ -19,6 +19,7 @@ import (
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth"
 	"github.com/havencare/haven/auth/authtest"
+	"github.com/havencare/haven/auth/totp"
 	"github.com/havencare/haven/care"
 	"github.com/havencare/haven/guard"
 	"github.com/havencare/haven/policy"
@@ -601,6 +602,48 @@ func TestAttackBreakGlass(t *testing.T) {
 		leases, err := s.Care.Leases(context.Background(), dpo, true)
 		if err != nil || len(leases) != 1 {
 			t.Fatalf("review queue: %v %v", leases, err)
+		}
+	})
+}
+
+// TestAttackSearchFloodFreezes: a session that searches faster than anyone
+// looks people up is frozen: the cookie alone reaches nothing more, and
+// the real user continues by confirming their factor.
+func TestAttackSearchFloodFreezes(t *testing.T) {
+	stores(t, func(t *testing.T, postgres bool) {
+		s := newSim(t, postgres, smallTenant, -1)
+		carer := s.EnrolTOTP(t, authtest.North, "carer@north.example", haven.RoleCarer)
+		cookie := s.SignIn(t, carer)
+		limit := guard.Defaults().SearchLimit
+		frozenAt := 0
+		for i := 1; i <= limit+5 && frozenAt == 0; i++ {
+			st, body, loc := s.request(t, http.MethodGet, "/people?q="+url.QueryEscape(fmt.Sprintf("Name%d", i)), cookie, nil)
+			if d, why := dead(st, body, loc); d {
+				frozenAt = i
+				t.Logf("stopped at search %d: %s", i, why)
+			}
+		}
+		if frozenAt != limit+1 {
+			t.Fatalf("frozen at search %d, want %d", frozenAt, limit+1)
+		}
+		// Frozen: every page sends the cookie holder to confirm a factor.
+		if st, _, loc := s.request(t, http.MethodGet, "/people", cookie, nil); st != http.StatusSeeOther || !strings.HasPrefix(loc, "/confirm") {
+			t.Fatalf("frozen session: %d %s", st, loc)
+		}
+		if s.alerts(t)[guard.RuleSearchVolume] != 1 {
+			t.Errorf("search-volume alerts: %v", s.alerts(t))
+		}
+		// The real user confirms their code and carries on.
+		sess, err := s.Auth.Authenticate(context.Background(), cookie, auth.ClientInfo{Addr: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.Code(carer.TOTPSecret, s.Clock.Now())
+		if st, _, loc := s.request(t, http.MethodPost, "/confirm/totp", cookie, url.Values{"csrf": {sess.CSRFToken()}, "code": {code}, "next": {"/people"}}); st != http.StatusSeeOther || loc != "/people" {
+			t.Fatalf("confirming the factor: %d %s", st, loc)
+		}
+		if st, _, _ := s.request(t, http.MethodGet, "/people", cookie, nil); st != http.StatusOK {
+			t.Fatalf("after confirming, the session still does not work: %d", st)
 		}
 	})
 }
