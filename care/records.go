@@ -2,6 +2,8 @@ package care
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -477,4 +479,15 @@ func (s *Service) listRows(tx store.Tx, f *facts, kind haven.Kind, after string,
 		}
 	}
 	return rows, nil
+}
+
+// NewID returns a new record id: a random (version 4) UUID, which tells
+// nothing about the record and cannot be guessed from its neighbours.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

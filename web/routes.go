@@ -1,6 +1,16 @@
 package web
 
-import "github.com/havencare/haven"
+import (
+	"net/http"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/fhir"
+)
+
+// plain adapts a handler that needs nothing from the gate.
+func plain(h http.HandlerFunc) func(http.ResponseWriter, *http.Request, *request) {
+	return func(w http.ResponseWriter, r *http.Request, _ *request) { h(w, r) }
+}
 
 // register lists every route Haven serves and the access each needs. The
 // route-matrix test walks this list.
@@ -13,6 +23,19 @@ func (s *Server) register() {
 	s.route("GET", "/fhir/.well-known/smart-configuration", Public, s.smartConfiguration)
 	s.route("POST", "/fhir/auth/token", Public, s.token, noCookies)
 	s.route("GET", "/fhir/auth/token", Public, methodNotAllowed("POST"), noCookies)
+
+	// The FHIR API: each handler authenticates its bearer token itself
+	// (cookies are ignored) and goes through the same record service,
+	// policy, guard and audit log as the pages.
+	f := fhir.New(s.auth, s.care, s.cfg.Origin, s.log)
+	s.route("GET", "/fhir/metadata", Public, plain(f.Metadata), noCookies)
+	s.route("GET", "/fhir/Patient", Public, plain(f.SearchPatient), noCookies)
+	s.route("POST", "/fhir/Patient", Public, plain(f.CreatePatient), noCookies)
+	s.route("GET", "/fhir/Patient/{id}", Public, plain(f.ReadPatient), noCookies)
+	s.route("PUT", "/fhir/Patient/{id}", Public, plain(f.UpdatePatient), noCookies)
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
+		s.route(m, "/fhir/", Public, plain(f.Unsupported), noCookies)
+	}
 
 	// Signing in.
 	s.route("GET", "/sign-in", Public, s.signInPage)

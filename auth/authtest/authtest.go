@@ -18,6 +18,7 @@ import (
 	"github.com/havencare/haven/auth/totp"
 	"github.com/havencare/haven/care"
 	"github.com/havencare/haven/demo"
+	"github.com/havencare/haven/fhir"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store/postgres/pgtest"
 	"github.com/havencare/haven/store/sqlite"
@@ -125,6 +126,7 @@ func New(t testing.TB, opt Options) *Env {
 		e.Care.Now = e.Clock.Now
 	}
 	e.Care.Container = e.Auth
+	e.Care.ScopeAllows = fhir.ScopeAllows
 	if err := e.Care.EnsureSupplierPartition(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -219,3 +219,29 @@ func truncate(s string) string {
 	}
 	return s[:maxEcho] + "..."
 }
+
+// Permits reports whether the granted scopes allow every one of perms
+// ("c", "r", "u", "d", "s" letters, in any order) on resourceType, with no
+// search constraint: a constrained scope narrows what a search may return,
+// which only a FHIR search that applies the constraint could honour, so it
+// permits nothing here.
+func Permits(granted []string, resourceType, perms string) bool {
+	var want uint8
+	for _, c := range perms {
+		i := strings.IndexRune(permLetters, c)
+		if i < 0 {
+			return false
+		}
+		want |= 1 << i
+	}
+	if want == 0 || !validResource(resourceType) || resourceType == "*" {
+		return false
+	}
+	var parsed []systemScope
+	for _, g := range granted {
+		if sc, ok := parseSystemScope(g); ok && sc.query == "" {
+			parsed = append(parsed, sc)
+		}
+	}
+	return covers(parsed, systemScope{resource: resourceType, perms: want})
+}

@@ -125,3 +125,31 @@ func FuzzGrantScopes(f *testing.F) {
 		}
 	})
 }
+
+func TestPermits(t *testing.T) {
+	for _, c := range []struct {
+		granted  []string
+		resource string
+		perms    string
+		want     bool
+	}{
+		{[]string{"system/Patient.read"}, "Patient", "r", true},
+		{[]string{"system/Patient.read"}, "Patient", "rs", true},
+		{[]string{"system/Patient.read"}, "Patient", "c", false},
+		{[]string{"system/Patient.rs"}, "Observation", "r", false},
+		{[]string{"system/*.read"}, "Observation", "rs", true},
+		{[]string{"system/*.write"}, "Observation", "cu", true},
+		{[]string{"system/*.write"}, "Observation", "r", false},
+		{[]string{"system/Patient.c", "system/Patient.u"}, "Patient", "cu", true},
+		{[]string{"system/Patient.rs?identifier=x"}, "Patient", "r", false},
+		{[]string{"user/Patient.read"}, "Patient", "r", false},
+		{[]string{"system/Patient.read"}, "Patient", "", false},
+		{[]string{"system/Patient.read"}, "Patient", "x", false},
+		{[]string{"system/*.read"}, "*", "r", false},
+		{nil, "Patient", "r", false},
+	} {
+		if got := smart.Permits(c.granted, c.resource, c.perms); got != c.want {
+			t.Errorf("smart.Permits(%v, %s, %s) = %v, want %v", c.granted, c.resource, c.perms, got, c.want)
+		}
+	}
+}

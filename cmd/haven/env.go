@@ -16,6 +16,7 @@ import (
 
 	"github.com/havencare/haven/audit"
 	"github.com/havencare/haven/care"
+	"github.com/havencare/haven/fhir"
 	"github.com/havencare/haven/seal"
 	"github.com/havencare/haven/store/postgres"
 	"github.com/havencare/haven/store/sqlite"
@@ -141,6 +142,7 @@ func open(ctx context.Context, opt options, create bool) (*app, error) {
 		return nil, err
 	}
 	a.svc.Container = a.auth
+	a.svc.ScopeAllows = fhir.ScopeAllows
 	return a, nil
 }
 

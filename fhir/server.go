@@ -1,0 +1,268 @@
+// Package fhir is Haven's FHIR R4 API at /fhir: the language of health
+// systems over the same record service, policy, guard and audit log as the
+// browser. Clients authenticate with SMART Backend Services access tokens;
+// every request's principal is the API client, with the scopes its token
+// carries, and policy allows only what those scopes cover.
+//
+// This version serves Patient (read, create, update, search) and the
+// CapabilityStatement. The CapabilityStatement lists exactly that.
+package fhir
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/auth"
+	"github.com/havencare/haven/auth/smart"
+	"github.com/havencare/haven/care"
+	"github.com/havencare/haven/policy"
+)
+
+// Server answers FHIR requests.
+type Server struct {
+	auth   *auth.Service
+	care   *care.Service
+	origin string
+	log    *slog.Logger
+}
+
+// New returns the FHIR API of the services, reached at origin + "/fhir".
+func New(a *auth.Service, c *care.Service, origin string, log *slog.Logger) *Server {
+	return &Server{auth: a, care: c, origin: strings.TrimRight(origin, "/"), log: log}
+}
+
+// maxBody bounds a request body.
+const maxBody = 1 << 20
+
+// resourceTypes maps Haven's record kinds to the FHIR resources they are
+// served as. Home access has none: it is never available through the API.
+var resourceTypes = map[haven.Kind]string{
+	haven.KindPerson:      "Patient",
+	haven.KindCondition:   "Condition",
+	haven.KindAllergy:     "AllergyIntolerance",
+	haven.KindMedication:  "MedicationStatement",
+	haven.KindObservation: "Observation",
+	haven.KindNote:        "DocumentReference",
+	haven.KindCarePlan:    "CarePlan",
+	haven.KindCareTeam:    "CareTeam",
+	haven.KindVisit:       "Appointment",
+	haven.KindStaff:       "Practitioner",
+}
+
+// ScopeAllows is the record service's scope check for API clients: the
+// token's SMART scopes must cover the resource type the kind is served as,
+// with search for listing, read for reading, and both create and update for
+// writing (policy does not tell a create from an update).
+func ScopeAllows(scopes []string, a policy.Action, k haven.Kind) bool {
+	switch a {
+	case policy.ListPeople:
+		return smart.Permits(scopes, "Patient", "s")
+	case policy.ListStaff:
+		return smart.Permits(scopes, "Practitioner", "s")
+	}
+	rt, ok := resourceTypes[k]
+	if !ok {
+		return false
+	}
+	switch a {
+	case policy.ReadRecord:
+		return smart.Permits(scopes, rt, "r")
+	case policy.WriteRecord:
+		return smart.Permits(scopes, rt, "cu")
+	}
+	return false
+}
+
+// principal authenticates the bearer token. It answers the request itself
+// (401) and returns false when there is none or it is not valid.
+func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Principal, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if ok {
+		g, err := s.auth.AuthenticateToken(r.Context(), strings.TrimSpace(tok), clientAddr(r))
+		if err == nil {
+			p := g.Principal
+			p.Scopes = g.Scopes
+			p.Purpose = "API: " + r.Method + " " + r.URL.Path
+			return p, true
+		}
+		if !errors.Is(err, auth.ErrSession) {
+			outcome(w, s.log, err)
+			return haven.Principal{}, false
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="haven", error="invalid_token"`)
+	writeOutcome(w, http.StatusUnauthorized, "login", "a valid SMART Backend Services access token is required (POST /fhir/auth/token)")
+	return haven.Principal{}, false
+}
+
+func clientAddr(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// acceptable reports whether the client accepts FHIR JSON, answering 406
+// itself when it does not. No Accept header means anything.
+func acceptable(w http.ResponseWriter, r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case ContentType, "application/json", "application/*", "*/*":
+			return true
+		}
+	}
+	writeOutcome(w, http.StatusNotAcceptable, "not-supported", "Haven answers only "+ContentType)
+	return false
+}
+
+// body reads a request body of FHIR JSON, answering 415 or 413 itself.
+func body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != ContentType && mt != "application/json") {
+		writeOutcome(w, http.StatusUnsupportedMediaType, "not-supported", "send "+ContentType)
+		return nil, false
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeOutcome(w, http.StatusRequestEntityTooLarge, "too-costly", "the body is larger than 1 MiB")
+		return nil, false
+	}
+	return b, true
+}
+
+// meta sets ETag and Last-Modified from a record's version and time.
+func setMeta(w http.ResponseWriter, m care.Meta) {
+	w.Header().Set("ETag", `W/"`+strconv.FormatInt(m.Version, 10)+`"`)
+	if t, err := time.Parse(time.RFC3339Nano, m.Updated); err == nil {
+		w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
+	}
+}
+
+// ifMatch reads a weak or strong ETag holding a version.
+func ifMatch(r *http.Request) (int64, bool) {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	v = strings.TrimPrefix(v, "W/")
+	v = strings.Trim(v, `"`)
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n > 0
+}
+
+// ReadPatient answers GET /fhir/Patient/{id}.
+func (s *Server) ReadPatient(w http.ResponseWriter, r *http.Request) {
+	if !acceptable(w, r) {
+		return
+	}
+	p, ok := s.principal(w, r)
+	if !ok {
+		return
+	}
+	rec, m, err := s.care.Get(r.Context(), p, haven.KindPerson, r.PathValue("id"))
+	if err != nil {
+		outcome(w, s.log, err)
+		return
+	}
+	setMeta(w, m)
+	writeResource(w, http.StatusOK, PatientFromPerson(*rec.(*haven.Person), m.Version, m.Updated))
+}
+
+// CreatePatient answers POST /fhir/Patient. The id is Haven's.
+func (s *Server) CreatePatient(w http.ResponseWriter, r *http.Request) {
+	if !acceptable(w, r) {
+		return
+	}
+	b, ok := body(w, r)
+	if !ok {
+		return
+	}
+	p, ok := s.principal(w, r)
+	if !ok {
+		return
+	}
+	id := care.NewID()
+	person, err := PersonFromPatient(b, "")
+	if err != nil {
+		outcome(w, s.log, err)
+		return
+	}
+	person.ID = id
+	if _, err := s.care.Create(r.Context(), p, &person); err != nil {
+		outcome(w, s.log, err)
+		return
+	}
+	s.answerPatient(w, r, p, id, http.StatusCreated)
+}
+
+// UpdatePatient answers PUT /fhir/Patient/{id}, which must carry If-Match
+// with the version it replaces: a lost update in a care record can hide a
+// change someone else made for a reason.
+func (s *Server) UpdatePatient(w http.ResponseWriter, r *http.Request) {
+	if !acceptable(w, r) {
+		return
+	}
+	b, ok := body(w, r)
+	if !ok {
+		return
+	}
+	p, ok := s.principal(w, r)
+	if !ok {
+		return
+	}
+	version, ok := ifMatch(r)
+	if !ok {
+		writeOutcome(w, http.StatusPreconditionRequired, "required", `send If-Match with the version you read (ETag W/"N")`)
+		return
+	}
+	id := r.PathValue("id")
+	person, err := PersonFromPatient(b, id)
+	if err != nil {
+		outcome(w, s.log, err)
+		return
+	}
+	person.ID = id
+	if _, err := s.care.Update(r.Context(), p, &person, version); err != nil {
+		if errors.Is(err, haven.ErrConflict) {
+			writeOutcome(w, http.StatusPreconditionFailed, "conflict", "the patient has changed since version "+strconv.FormatInt(version, 10)+"; read it again")
+			return
+		}
+		outcome(w, s.log, err)
+		return
+	}
+	s.answerPatient(w, r, p, id, http.StatusOK)
+}
+
+// answerPatient returns a patient as stored, with its Location.
+func (s *Server) answerPatient(w http.ResponseWriter, r *http.Request, p haven.Principal, id string, status int) {
+	rec, m, err := s.care.Get(r.Context(), p, haven.KindPerson, id)
+	if err != nil {
+		outcome(w, s.log, err)
+		return
+	}
+	setMeta(w, m)
+	w.Header().Set("Location", s.origin+"/fhir/Patient/"+id+"/_history/"+strconv.FormatInt(m.Version, 10))
+	writeResource(w, status, PatientFromPerson(*rec.(*haven.Person), m.Version, m.Updated))
+}
+
+// Unsupported answers any other /fhir path with a 404 OperationOutcome
+// naming what is not served, so a client learns it from the API rather than
+// from an HTML page.
+func (s *Server) Unsupported(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/fhir/")
+	typ, _, _ := strings.Cut(rest, "/")
+	writeOutcome(w, http.StatusNotFound, "not-supported", "Haven does not serve "+r.Method+" /fhir/"+typ+" in this version; GET /fhir/metadata lists what it serves")
+}
