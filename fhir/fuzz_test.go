@@ -14,7 +14,8 @@ import (
 // patientFuzzID is the id every fuzzed body is read for.
 const patientFuzzID = "p-0001"
 
-// FuzzPersonFromPatient checks that PersonFromPatient never panics, that
+// FuzzPersonFromPatient, seeded with the golden Patient and every good and
+// bad body of the tests, checks that PersonFromPatient never panics, that
 // every failure is an *haven.InvalidError naming an element path, and that
 // whatever it accepts is a valid Person that survives the way back:
 // PatientFromPerson, json.Marshal, PersonFromPatient again gives the same
@@ -25,6 +26,9 @@ const patientFuzzID = "p-0001"
 func FuzzPersonFromPatient(f *testing.F) {
 	f.Add([]byte(patientGolden))
 	for _, tc := range patientBadInputs {
+		f.Add([]byte(tc.body))
+	}
+	for _, tc := range patientGoodInputs {
 		f.Add([]byte(tc.body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -358,47 +358,53 @@ func TestPersonFromPatientRejects(t *testing.T) {
 	}
 }
 
-func TestPersonFromPatientAccepts(t *testing.T) {
-	with := func(f func(*haven.Person)) haven.Person {
-		p := patientSample
-		p.Address.Lines = append([]string(nil), p.Address.Lines...)
-		f(&p)
-		return p
-	}
-	for _, tc := range []struct {
-		name string
-		body string
-		id   string
-		want haven.Person
-	}{
-		{"golden", patientGolden, "p-0001", patientSample},
-		{"no id, meta or optional elements", `{"resourceType":"Patient",
+// patientWith returns patientSample changed by f.
+func patientWith(f func(*haven.Person)) haven.Person {
+	p := patientSample
+	p.Address.Lines = append([]string(nil), p.Address.Lines...)
+	f(&p)
+	return p
+}
+
+// patientGoodInputs are bodies PersonFromPatient accepts, with the Person
+// each must give.
+var patientGoodInputs = []struct {
+	name string
+	body string
+	id   string
+	want haven.Person
+}{
+	{"golden", patientGolden, "p-0001", patientSample},
+	{"no id, meta or optional elements", `{"resourceType":"Patient",
 			"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],
 			"name":[{"family":"Smith","given":["Mary"]}],"gender":"female","birthDate":"1938-04-11"}`, "p-9",
-			haven.Person{ID: "p-9", NHSNumber: "9434765919", Given: "Mary", Family: "Smith", BirthDate: haven.MustDate("1938-04-11"), Gender: "female"}},
-		{"create ignores the body's id", patientEdit(`"id":"p-0001"`, `"id":"client-chosen"`), "", with(func(p *haven.Person) { p.ID = "" })},
-		{"NHS number typed with spaces", patientEdit(`9434765919`, `943 476 5919`), "p-0001", patientSample},
-		{"accepted and not kept: text, meta, active, name text", patientEdit(
-			`"meta":{"versionId":"3","lastUpdated":"2025-06-01T10:00:00Z"}`,
-			`"meta":{"versionId":99,"profile":["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"],"x":[[{}]]},"text":{"status":"generated","div":"<div>Mary</div>"},"active":true`,
-			`"use":"official",`, `"use":"official","text":"Mrs Mary Ann Smith",`), "p-0001", patientSample},
-		{"usual name", patientEdit(`"use":"official"`, `"use":"usual"`), "p-0001", patientSample},
-		{"official name among others", patientEdit(`"name":[`, `"name":[{"use":"nickname","given":["Molly"]},{"use":"maiden","family":"Jones","given":["Mary"]},`), "p-0001", patientSample},
-		{"first unmarked name when none is official", patientEdit(`"name":[{"use":"official",`, `"name":[{"use":"old","family":"Jones","given":["Mary"]},{`), "p-0001", patientSample},
-		{"given names in one element", patientEdit(`["Mary","Ann"]`, `["Mary Ann"]`), "p-0001", patientSample},
-		{"given names with extra spaces", patientEdit(`["Mary","Ann"]`, `[" Mary\u00a0 ","Ann  "]`), "p-0001", patientSample},
-		{"home address among others", patientEdit(`"address":[`, `"address":[{"use":"work","line":["1 Park Row"],"city":"Leeds"},{"line":["2 Other St"]},`), "p-0001", patientSample},
-		{"first unmarked address", patientEdit(`"use":"home",`, ``), "p-0001", patientSample},
-		{"UK country", patientEdit(`"postalCode":"LS6 2AB"`, `"postalCode":"LS6 2AB","country":"United Kingdom"`), "p-0001", patientSample},
-		{"phone use", patientEdit(`"value":"0113 496 0000"`, `"value":"0113 496 0000","use":"mobile"`), "p-0001", patientSample},
-		{"NHS number marked official", patientEdit(`{"system":"https://fhir`, `{"use":"official","system":"https://fhir`), "p-0001", patientSample},
-		{"keys in any order", `{"gender":"female","birthDate":"1938-04-11","name":[{"given":["Mary","Ann"],"family":"Smith","use":"official"}],
+		haven.Person{ID: "p-9", NHSNumber: "9434765919", Given: "Mary", Family: "Smith", BirthDate: haven.MustDate("1938-04-11"), Gender: "female"}},
+	{"create ignores the body's id", patientEdit(`"id":"p-0001"`, `"id":"client-chosen"`), "", patientWith(func(p *haven.Person) { p.ID = "" })},
+	{"NHS number typed with spaces", patientEdit(`9434765919`, `943 476 5919`), "p-0001", patientSample},
+	{"accepted and not kept: text, meta, active, name text", patientEdit(
+		`"meta":{"versionId":"3","lastUpdated":"2025-06-01T10:00:00Z"}`,
+		`"meta":{"versionId":99,"profile":["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"],"x":[[{}]]},"text":{"status":"generated","div":"<div>Mary</div>"},"active":true`,
+		`"use":"official",`, `"use":"official","text":"Mrs Mary Ann Smith",`), "p-0001", patientSample},
+	{"usual name", patientEdit(`"use":"official"`, `"use":"usual"`), "p-0001", patientSample},
+	{"official name among others", patientEdit(`"name":[`, `"name":[{"use":"nickname","given":["Molly"]},{"use":"maiden","family":"Jones","given":["Mary"]},`), "p-0001", patientSample},
+	{"first unmarked name when none is official", patientEdit(`"name":[{"use":"official",`, `"name":[{"use":"old","family":"Jones","given":["Mary"]},{`), "p-0001", patientSample},
+	{"given names in one element", patientEdit(`["Mary","Ann"]`, `["Mary Ann"]`), "p-0001", patientSample},
+	{"given names with extra spaces", patientEdit(`["Mary","Ann"]`, `[" Mary\u00a0 ","Ann  "]`), "p-0001", patientSample},
+	{"home address among others", patientEdit(`"address":[`, `"address":[{"use":"work","line":["1 Park Row"],"city":"Leeds"},{"line":["2 Other St"]},`), "p-0001", patientSample},
+	{"first unmarked address", patientEdit(`"use":"home",`, ``), "p-0001", patientSample},
+	{"UK country", patientEdit(`"postalCode":"LS6 2AB"`, `"postalCode":"LS6 2AB","country":"United Kingdom"`), "p-0001", patientSample},
+	{"phone use", patientEdit(`"value":"0113 496 0000"`, `"value":"0113 496 0000","use":"mobile"`), "p-0001", patientSample},
+	{"NHS number marked official", patientEdit(`{"system":"https://fhir`, `{"use":"official","system":"https://fhir`), "p-0001", patientSample},
+	{"keys in any order", `{"gender":"female","birthDate":"1938-04-11","name":[{"given":["Mary","Ann"],"family":"Smith","use":"official"}],
 			"identifier":[{"value":"9434765919","system":"https://fhir.nhs.uk/Id/nhs-number"}],"id":"p-0001","resourceType":"Patient"}`, "p-0001",
-			haven.Person{ID: "p-0001", NHSNumber: "9434765919", Given: "Mary Ann", Family: "Smith", BirthDate: haven.MustDate("1938-04-11"), Gender: "female"}},
-		{"exactly MaxPatientBytes", patientGolden + strings.Repeat(" ", MaxPatientBytes-len(patientGolden)), "p-0001", patientSample},
-		{"100 address lines", patientEdit(`"line":["12 Acacia Avenue","Headingley"]`, `"line":[`+strings.TrimSuffix(strings.Repeat(`"x",`, 100), ",")+`]`), "p-0001",
-			with(func(p *haven.Person) { p.Address.Lines = strings.Split(strings.Repeat("x", 100), "") })},
-	} {
+		haven.Person{ID: "p-0001", NHSNumber: "9434765919", Given: "Mary Ann", Family: "Smith", BirthDate: haven.MustDate("1938-04-11"), Gender: "female"}},
+	{"exactly MaxPatientBytes", patientGolden + strings.Repeat(" ", MaxPatientBytes-len(patientGolden)), "p-0001", patientSample},
+	{"100 address lines", patientEdit(`"line":["12 Acacia Avenue","Headingley"]`, `"line":[`+strings.TrimSuffix(strings.Repeat(`"x",`, 100), ",")+`]`), "p-0001",
+		patientWith(func(p *haven.Person) { p.Address.Lines = strings.Split(strings.Repeat("x", 100), "") })},
+}
+
+func TestPersonFromPatientAccepts(t *testing.T) {
+	for _, tc := range patientGoodInputs {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := PersonFromPatient([]byte(tc.body), tc.id)
 			if err != nil {
