@@ -16,11 +16,8 @@ import (
 func carer(a Action, s Subject, c Context) Decision {
 	switch a {
 	case ListPeople, ReadRecord, WriteRecord:
-		if d, ok := checkKind(a, s.Kind); !ok {
+		if d, ok := staffKind(a, s.Kind); !ok {
 			return d
-		}
-		if a == WriteRecord && s.Kind == haven.KindHomeAccess {
-			return deny("home-access details are changed by the service's coordinators")
 		}
 		if !c.OnCareTeam {
 			return deny("not on this person's care team")
@@ -32,15 +29,24 @@ func carer(a Action, s Subject, c Context) Decision {
 	return deny("not permitted for carers and nurses")
 }
 
+// staffKind is checkKind for the staff who visit (carers, nurses,
+// clinicians), who also never write home-access details.
+func staffKind(a Action, k haven.Kind) (Decision, bool) {
+	if d, ok := checkKind(a, k); !ok {
+		return d, false
+	}
+	if a == WriteRecord && k == haven.KindHomeAccess {
+		return deny("home-access details are changed by the service's coordinators"), false
+	}
+	return Decision{}, true
+}
+
 // clinician: care team or service; outside that, only through break-glass.
 func clinician(a Action, s Subject, c Context) Decision {
 	switch a {
 	case ListPeople, ReadRecord, WriteRecord:
-		if d, ok := checkKind(a, s.Kind); !ok {
+		if d, ok := staffKind(a, s.Kind); !ok {
 			return d
-		}
-		if a == WriteRecord && s.Kind == haven.KindHomeAccess {
-			return deny("home-access details are changed by the service's coordinators")
 		}
 		if c.OnCareTeam || c.SameService {
 			return allow("on this person's care team or in their service")
