@@ -1,6 +1,9 @@
 package haven
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Kind names a type of record. It is part of every record's identity and of
 // the associated data its ciphertext is bound to.
@@ -71,6 +74,10 @@ type Person struct {
 	// Canary marks a decoy person that no legitimate workflow touches; a
 	// read of one is a signal of enumeration.
 	Canary bool `json:"canary,omitempty"`
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // Condition is a problem or diagnosis (SNOMED CT coded).
@@ -81,6 +88,10 @@ type Condition struct {
 	Display  string `json:"display"`
 	Onset    Date   `json:"onset,omitempty"`
 	Status   string `json:"status"` // active, resolved, inactive
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // Allergy is an allergy or intolerance.
@@ -90,6 +101,10 @@ type Allergy struct {
 	Substance string `json:"substance"`
 	Reaction  string `json:"reaction,omitempty"`
 	Severity  string `json:"severity,omitempty"` // mild, moderate, severe
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // Medication is a medicine a person takes.
@@ -102,17 +117,28 @@ type Medication struct {
 	Route     string `json:"route,omitempty"`
 	Start     Date   `json:"start,omitempty"`
 	End       Date   `json:"end,omitempty"`
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // Observation is a measurement such as a blood pressure or a weight.
 type Observation struct {
-	ID       string    `json:"id"`
-	PersonID string    `json:"personId"`
-	Code     string    `json:"code"` // LOINC or SNOMED CT
-	Display  string    `json:"display"`
-	Value    float64   `json:"value"`
-	Unit     string    `json:"unit"`
-	At       time.Time `json:"at"`
+	ID       string  `json:"id"`
+	PersonID string  `json:"personId"`
+	Code     string  `json:"code"` // LOINC or SNOMED CT
+	Display  string  `json:"display"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	// ValueText is a value that is not a number ("Never smoker", or a
+	// blood pressure's "128/82 mmHg"); Value is then 0 and not shown.
+	ValueText string    `json:"valueText,omitempty"`
+	At        time.Time `json:"at"`
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // Note is a free-text clinical or care note.
@@ -122,6 +148,10 @@ type Note struct {
 	AuthorID string    `json:"authorId"`
 	At       time.Time `json:"at"`
 	Text     string    `json:"text"`
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // CarePlan says what care a person receives and why.
@@ -133,6 +163,10 @@ type CarePlan struct {
 	Activities []string `json:"activities"`
 	Start      Date     `json:"start"`
 	Review     Date     `json:"review,omitempty"`
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // CareTeam is the staff who care for a person. Membership is what later
@@ -146,6 +180,10 @@ type CareTeam struct {
 	// "Community nursing"). Coordinators and clinicians of that service
 	// see the person (docs/permissions.md).
 	Service string `json:"service,omitempty"`
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // Visit is a planned home-care visit.
@@ -157,6 +195,10 @@ type Visit struct {
 	End      time.Time `json:"end"`
 	Status   string    `json:"status"` // planned, in-progress, completed, cancelled, missed
 	Tasks    []string  `json:"tasks,omitempty"`
+	// FHIR is the resource as a FHIR client sent it, when it came through
+	// the FHIR API or an import: kept sealed inside this record, so what
+	// Haven does not map is not lost (docs/fhir.md).
+	FHIR json.RawMessage `json:"fhir,omitempty"`
 }
 
 // HomeAccess is how to get into a person's home: the data whose theft in
@@ -243,6 +285,9 @@ func New(k Kind) (Record, bool) {
 		return new(HomeAccess), true
 	case KindStaff:
 		return new(Staff), true
+	}
+	if KeepsResource(ResourceType(k)) {
+		return new(Resource), true
 	}
 	return nil, false
 }

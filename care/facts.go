@@ -342,7 +342,7 @@ func (f *facts) decide(a policy.Action, person string, kind haven.Kind, reason s
 	case haven.RoleAPIClient:
 		c.ScopeAllows = f.s.ScopeAllows != nil && f.s.ScopeAllows(f.p.Scopes, a, kind)
 	}
-	d = policy.Decide(f.p, a, policy.Subject{TenantID: f.tx.Tenant(), PersonID: person, Kind: kind}, c)
+	d = policy.Decide(f.p, a, policy.Subject{TenantID: f.tx.Tenant(), PersonID: person, Kind: haven.PolicyKind(kind)}, c)
 	if !d.Lease {
 		lease = ""
 	}

@@ -18,6 +18,9 @@ const (
 	fieldBirth  = "person.birth"
 	fieldPhone  = "person.phone"
 	fieldEmail  = "staff.email"
+	// FieldIdentifier indexes the business identifiers (system|value) of
+	// FHIR resources Haven keeps whole.
+	FieldIdentifier = "resource.identifier"
 )
 
 // indexEntries computes the blind-index rows of a record.
@@ -36,6 +39,10 @@ func indexEntries(tk *seal.TenantKey, rec haven.Record) []store.IndexEntry {
 		add(fieldPhone, haven.NormalizePhone(r.Phone))
 	case *haven.Staff:
 		add(fieldEmail, haven.NormalizeName(r.Email))
+	case *haven.Resource:
+		for _, id := range r.Identifiers {
+			add(FieldIdentifier, id)
+		}
 	}
 	return append(out, relationshipEntries(tk, rec)...)
 }

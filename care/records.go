@@ -97,7 +97,7 @@ func actionFor(k haven.Kind) string {
 
 // readAction is the policy action for reading a record of kind k.
 func readPolicy(k haven.Kind) policy.Action {
-	switch k {
+	switch haven.PolicyKind(k) {
 	case haven.KindHomeAccess:
 		return policy.RevealHomeAccess
 	case haven.KindStaff:
@@ -111,7 +111,7 @@ func readPolicy(k haven.Kind) policy.Action {
 // coordinator or clinician registering a person, or filing a care team, in
 // their own service is judged as in that service.
 func (f *facts) authorizeWrite(rec haven.Record) (string, error) {
-	if rec.Kind() == haven.KindStaff {
+	if orgKind(rec.Kind()) {
 		return "", f.authorizeOrg(policy.ManageStaff, "")
 	}
 	if f.p.Role == haven.RoleCoordinator || f.p.Role == haven.RoleClinician {
@@ -274,7 +274,7 @@ func (s *Service) Get(ctx context.Context, p haven.Principal, kind haven.Kind, i
 			return t, err
 		}
 		t[0].personID = row.PersonID
-		if kind == haven.KindStaff {
+		if orgKind(kind) {
 			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
 				return t, err
 			}
@@ -310,6 +310,11 @@ func (s *Service) Get(ctx context.Context, p haven.Principal, kind haven.Kind, i
 	return rec, metaOf(f0.row), nil
 }
 
+// orgKind reports whether records of kind k belong to the organisation
+// rather than to a person: staff, and the directory resources (external
+// practitioners, organisations) judged like staff.
+func orgKind(k haven.Kind) bool { return haven.PolicyKind(k) == haven.KindStaff }
+
 // knownKind reports whether k is a kind the record service keeps. The
 // identity service and the controls share the table; their rows are never
 // reachable through record calls.
@@ -337,7 +342,7 @@ func (s *Service) Delete(ctx context.Context, p haven.Principal, kind haven.Kind
 			return t, err
 		}
 		t[0].personID = row.PersonID
-		if kind == haven.KindStaff {
+		if orgKind(kind) {
 			err = f.authorizeOrg(policy.ManageStaff, "")
 		} else {
 			_, _, _, err = f.authorize(policy.WriteRecord, row.PersonID, kind)
@@ -377,7 +382,7 @@ func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, 
 		if tk, err = f.key(); err != nil {
 			return nil, err
 		}
-		if kind == haven.KindStaff {
+		if orgKind(kind) {
 			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
 				return nil, err
 			}
@@ -389,7 +394,7 @@ func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, 
 		ts := make([]touch, 0, len(rows))
 		fs = make([]sealed, 0, len(rows))
 		for _, r := range rows {
-			if kind != haven.KindStaff {
+			if !orgKind(kind) {
 				a := readPolicy(kind)
 				if kind == haven.KindPerson {
 					a = policy.ListPeople
@@ -432,7 +437,7 @@ func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, 
 // tenant-wide readers and staff records, the related people's rows for
 // everyone else.
 func (s *Service) listRows(tx store.Tx, f *facts, kind haven.Kind, after string, limit int) ([]store.Row, error) {
-	if tenantRead(f.p.Role) || kind == haven.KindStaff {
+	if tenantRead(f.p.Role) || orgKind(kind) {
 		return tx.ListKind(kind, after, limit)
 	}
 	people, err := f.candidates()
