@@ -152,111 +152,31 @@ func leasePurpose(lease string) string {
 
 // Create stores a new record and returns its version (1).
 func (s *Service) Create(ctx context.Context, p haven.Principal, rec haven.Record) (int64, error) {
-	if err := rec.Validate(); err != nil {
-		return 0, err
-	}
-	row := store.Row{Kind: rec.Kind(), ID: rec.RecordID(), PersonID: subjectOf(rec), Version: 1, Updated: s.Now().UTC()}
-	err := s.access(ctx, p, ActionCreate, func(tx store.Tx, f *facts) ([]touch, error) {
-		t := []touch{{kind: row.Kind, recordID: row.ID, personID: row.PersonID}}
-		if row.PersonID != "" && rec.Kind() != haven.KindPerson {
-			if _, err := tx.PersonKey(row.PersonID); err != nil {
-				return t, haven.Invalid("personId", "no person %s in this organisation", row.PersonID)
-			}
-		}
-		lease, err := f.authorizeWrite(rec)
-		if err != nil {
-			return t, err
-		}
-		t[0].purpose = leasePurpose(lease)
-		tk, err := f.key()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := tx.Get(row.Kind, row.ID); err == nil {
-			return t, fmt.Errorf("create %s %s: %w", row.Kind, row.ID, haven.ErrConflict)
-		}
-		var personKey []byte
-		switch {
-		case rec.Kind() == haven.KindPerson:
-			if personKey, err = tk.NewPersonKey(row.ID); err != nil {
-				return nil, err
-			}
-		case row.PersonID != "":
-			if personKey, err = tx.PersonKey(row.PersonID); err != nil {
-				return nil, err
-			}
-		}
-		if err := sealRow(tk, personKey, tx.Tenant(), &row, rec); err != nil {
-			return nil, err
-		}
-		if err := tx.Insert(row); err != nil {
-			return t, err
-		}
-		if rec.Kind() == haven.KindPerson {
-			if err := tx.PutPersonKey(row.ID, personKey); err != nil {
-				return nil, err
-			}
-		}
-		return t, tx.SetIndex(row.Kind, row.ID, row.PersonID, indexEntries(tk, rec))
-	})
+	res, err := s.Apply(ctx, p, []Op{{Method: OpCreate, Record: rec}})
 	if err != nil {
-		return 0, err
+		return 0, unwrapOp(err)
 	}
-	return 1, nil
+	return res[0].Version, nil
 }
 
 // Update replaces a record whose stored version is expect, and returns the
 // new version. A record cannot move to another person.
 func (s *Service) Update(ctx context.Context, p haven.Principal, rec haven.Record, expect int64) (int64, error) {
-	if err := rec.Validate(); err != nil {
-		return 0, err
-	}
-	row := store.Row{Kind: rec.Kind(), ID: rec.RecordID(), PersonID: subjectOf(rec), Version: expect + 1, Updated: s.Now().UTC()}
-	err := s.access(ctx, p, ActionUpdate, func(tx store.Tx, f *facts) ([]touch, error) {
-		t := []touch{{kind: row.Kind, recordID: row.ID, personID: row.PersonID}}
-		old, err := tx.Get(row.Kind, row.ID)
-		if err != nil {
-			return t, err
-		}
-		if old.PersonID != row.PersonID {
-			// Judge the request by the record as stored, so a refusal does
-			// not reveal whose it is.
-			t[0].personID = old.PersonID
-			if _, _, _, err := f.authorize(policy.WriteRecord, old.PersonID, row.Kind); err != nil {
-				return t, err
-			}
-			return t, haven.Invalid("personId", "a record cannot be moved to another person")
-		}
-		lease, err := f.authorizeWrite(rec)
-		if err != nil {
-			return t, err
-		}
-		t[0].purpose = leasePurpose(lease)
-		if old.Version != expect {
-			return t, fmt.Errorf("update %s %s: stored version is %d, not %d: %w", row.Kind, row.ID, old.Version, expect, haven.ErrConflict)
-		}
-		tk, err := f.key()
-		if err != nil {
-			return nil, err
-		}
-		var personKey []byte
-		if row.PersonID != "" {
-			if personKey, err = tx.PersonKey(row.PersonID); err != nil {
-				return nil, err
-			}
-		}
-		if err := sealRow(tk, personKey, tx.Tenant(), &row, rec); err != nil {
-			return nil, err
-		}
-		if err := tx.Replace(row); err != nil {
-			return t, err
-		}
-		return t, tx.SetIndex(row.Kind, row.ID, row.PersonID, indexEntries(tk, rec))
-	})
+	res, err := s.Apply(ctx, p, []Op{{Method: OpUpdate, Record: rec, Expect: expect}})
 	if err != nil {
-		return 0, err
+		return 0, unwrapOp(err)
 	}
-	return row.Version, nil
+	return res[0].Version, nil
+}
+
+// unwrapOp returns a single op's refusal as it is, without the entry
+// number only a unit of many ops needs.
+func unwrapOp(err error) error {
+	var oe *OpError
+	if errors.As(err, &oe) {
+		return oe.Err
+	}
+	return err
 }
 
 // Get reads one record. Reading home-access details is a reveal, under its
@@ -324,34 +244,16 @@ func knownKind(k haven.Kind) bool {
 }
 
 func metaOf(r store.Row) Meta {
-	return Meta{Version: r.Version, Updated: r.Updated.Format("2006-01-02T15:04:05.000000Z07:00")}
+	return Meta{Version: r.Version, Updated: r.Updated.Format(metaTime)}
 }
 
 // Delete removes one record. People are not deleted but erased (Erase).
 func (s *Service) Delete(ctx context.Context, p haven.Principal, kind haven.Kind, id string) error {
-	if kind == haven.KindPerson {
-		return haven.Invalid("kind", "people are erased, not deleted: use erase")
+	if !knownKind(kind) {
+		return haven.Invalid("kind", "%q is not a kind of record", kind)
 	}
-	return s.access(ctx, p, ActionDelete, func(tx store.Tx, f *facts) ([]touch, error) {
-		t := []touch{{kind: kind, recordID: id}}
-		if !knownKind(kind) {
-			return t, haven.Invalid("kind", "%q is not a kind of record", kind)
-		}
-		row, err := tx.Get(kind, id)
-		if err != nil {
-			return t, err
-		}
-		t[0].personID = row.PersonID
-		if orgKind(kind) {
-			err = f.authorizeOrg(policy.ManageStaff, "")
-		} else {
-			_, _, _, err = f.authorize(policy.WriteRecord, row.PersonID, kind)
-		}
-		if err != nil {
-			return t, err
-		}
-		return t, tx.Delete(kind, id)
-	})
+	_, err := s.Apply(ctx, p, []Op{{Method: OpDelete, Kind: kind, ID: id}})
+	return unwrapOp(err)
 }
 
 // MaxListResults bounds one page of List.

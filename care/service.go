@@ -12,6 +12,7 @@
 package care
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,6 +106,7 @@ type touch struct {
 	recordID string
 	personID string
 	purpose  string
+	action   string // when set, this entry's action instead of the unit's
 }
 
 // access runs work in a transaction scoped to p's tenant and appends one
@@ -163,7 +165,7 @@ func (s *Service) access(ctx context.Context, p haven.Principal, action string, 
 				Time:       now,
 				Actor:      p.ID,
 				ActorRole:  string(p.Role),
-				Action:     action,
+				Action:     cmp.Or(t.action, action),
 				Kind:       string(t.kind),
 				RecordID:   t.recordID,
 				PersonID:   t.personID,

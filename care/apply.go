@@ -1,0 +1,260 @@
+package care
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/policy"
+	"github.com/havencare/haven/store"
+)
+
+// Op is one write in a unit of work: a create or update of Record, or a
+// delete of Kind/ID.
+type Op struct {
+	Method Method
+	Record haven.Record // create, update
+	Expect int64        // update: the version it replaces
+	Kind   haven.Kind   // delete
+	ID     string       // delete
+}
+
+// Method is what an Op does.
+type Method string
+
+// The methods of an Op.
+const (
+	OpCreate Method = "create"
+	OpUpdate Method = "update"
+	OpDelete Method = "delete"
+)
+
+// Applied is the result of one Op: the record's new version and time.
+type Applied struct {
+	Kind    haven.Kind
+	ID      string
+	Version int64 // the deletion tombstone's version for a delete
+	Meta    Meta
+}
+
+// OpError says which Op of a unit refused, and why. It unwraps to the
+// refusal (haven.ErrNotFound, haven.ErrConflict, a DeniedError, an
+// InvalidError...).
+type OpError struct {
+	Index int
+	Err   error
+}
+
+func (e *OpError) Error() string { return fmt.Sprintf("entry %d: %v", e.Index, e.Err) }
+func (e *OpError) Unwrap() error { return e.Err }
+
+// MaxOps bounds one unit of work: a transaction Bundle or one imported
+// patient's record.
+const MaxOps = 2000
+
+// Apply runs ops as one unit: either every op is applied or none is.
+// Every op is checked (validity, policy, existence, versions) before the
+// first is written, so a refusal writes nothing but its audit entries: one
+// per op, each with the unit's outcome. A person created by an earlier op
+// of the unit may be the subject of later ones (a transaction Bundle that
+// registers a patient with their conditions).
+func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]Applied, error) {
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	if len(ops) > MaxOps {
+		return nil, haven.Invalid("entry", "%d writes in one unit; the limit is %d", len(ops), MaxOps)
+	}
+	now := s.Now().UTC()
+	rows := make([]store.Row, len(ops))
+	for i, op := range ops {
+		switch op.Method {
+		case OpCreate, OpUpdate:
+			if op.Record == nil {
+				return nil, &OpError{i, haven.Invalid("record", "is required")}
+			}
+			if err := op.Record.Validate(); err != nil {
+				return nil, &OpError{i, err}
+			}
+			rows[i] = store.Row{Kind: op.Record.Kind(), ID: op.Record.RecordID(), PersonID: subjectOf(op.Record), Version: 1, Updated: now}
+			if op.Method == OpUpdate {
+				rows[i].Version = op.Expect + 1
+			}
+		case OpDelete:
+			if op.Kind == haven.KindPerson {
+				return nil, &OpError{i, haven.Invalid("kind", "people are erased, not deleted: use erase")}
+			}
+			rows[i] = store.Row{Kind: op.Kind, ID: op.ID}
+		default:
+			return nil, &OpError{i, haven.Invalid("method", "%q is not create, update or delete", op.Method)}
+		}
+	}
+	out := make([]Applied, len(ops))
+	action := ActionCreate
+	if len(ops) == 1 {
+		action = actionOf(ops[0].Method)
+	} else {
+		action = "apply"
+	}
+	err := s.access(ctx, p, action, func(tx store.Tx, f *facts) ([]touch, error) {
+		t := make([]touch, len(ops))
+		for i, op := range ops {
+			t[i] = touch{kind: rows[i].Kind, recordID: rows[i].ID, personID: rows[i].PersonID, action: actionOf(op.Method)}
+		}
+		leases, err := s.checkOps(tx, f, ops, rows, t)
+		if err != nil {
+			return t, err
+		}
+		for i, l := range leases {
+			t[i].purpose = leasePurpose(l)
+		}
+		tk, err := f.key()
+		if err != nil {
+			return nil, err
+		}
+		// Every op passed; now write them, in order.
+		personKeys := map[string][]byte{}
+		for i, op := range ops {
+			r := &rows[i]
+			if op.Method == OpDelete {
+				if err := tx.Delete(r.Kind, r.ID); err != nil {
+					return nil, err
+				}
+				out[i] = Applied{Kind: r.Kind, ID: r.ID, Version: r.Version + 1, Meta: Meta{Version: r.Version + 1, Updated: now.Format(metaTime)}}
+				continue
+			}
+			var personKey []byte
+			switch {
+			case r.Kind == haven.KindPerson && op.Method == OpCreate:
+				if personKey, err = tk.NewPersonKey(r.ID); err != nil {
+					return nil, err
+				}
+				personKeys[r.ID] = personKey
+			case r.PersonID != "":
+				if personKey = personKeys[r.PersonID]; personKey == nil {
+					if personKey, err = tx.PersonKey(r.PersonID); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if err := sealRow(tk, personKey, tx.Tenant(), r, op.Record); err != nil {
+				return nil, err
+			}
+			if op.Method == OpCreate {
+				err = tx.Insert(*r)
+			} else {
+				err = tx.Replace(*r)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if r.Kind == haven.KindPerson && op.Method == OpCreate {
+				if err := tx.PutPersonKey(r.ID, personKey); err != nil {
+					return nil, err
+				}
+			}
+			if err := tx.SetIndex(r.Kind, r.ID, r.PersonID, indexEntries(tk, op.Record)); err != nil {
+				return nil, err
+			}
+			out[i] = Applied{Kind: r.Kind, ID: r.ID, Version: r.Version, Meta: metaOf(*r)}
+		}
+		return t, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// metaTime is how Meta.Updated is written.
+const metaTime = "2006-01-02T15:04:05.000000Z07:00"
+
+func actionOf(m Method) string {
+	switch m {
+	case OpUpdate:
+		return ActionUpdate
+	case OpDelete:
+		return ActionDelete
+	}
+	return ActionCreate
+}
+
+// checkOps does every check that can refuse ops, writing nothing. It fills
+// in the person of delete rows from the stored record, and returns the
+// break-glass lease each write relied on.
+func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t []touch) ([]string, error) {
+	leases := make([]string, len(ops))
+	created := map[string]bool{} // people created by earlier ops
+	seen := map[string]bool{}    // records written by earlier ops
+	for i, op := range ops {
+		r := &rows[i]
+		key := string(r.Kind) + "/" + r.ID
+		if seen[key] {
+			return nil, &OpError{i, haven.Invalid("id", "%s %s is written twice in one unit", r.Kind, r.ID)}
+		}
+		seen[key] = true
+		switch op.Method {
+		case OpCreate:
+			if r.PersonID != "" && r.Kind != haven.KindPerson && !created[r.PersonID] {
+				if _, err := tx.PersonKey(r.PersonID); err != nil {
+					if errors.Is(err, haven.ErrNotFound) {
+						return nil, &OpError{i, haven.Invalid("personId", "no person %s in this organisation", r.PersonID)}
+					}
+					return nil, err
+				}
+			}
+			lease, err := f.authorizeWrite(op.Record)
+			if err != nil {
+				return nil, &OpError{i, err}
+			}
+			leases[i] = lease
+			if _, err := tx.Get(r.Kind, r.ID); err == nil {
+				return nil, &OpError{i, fmt.Errorf("create %s %s: %w", r.Kind, r.ID, haven.ErrConflict)}
+			} else if !errors.Is(err, haven.ErrNotFound) {
+				return nil, err
+			}
+			if r.Kind == haven.KindPerson {
+				created[r.ID] = true
+			}
+		case OpUpdate:
+			old, err := tx.Get(r.Kind, r.ID)
+			if err != nil {
+				return nil, &OpError{i, err}
+			}
+			if old.PersonID != r.PersonID {
+				// Judge the request by the record as stored, so a refusal
+				// does not reveal whose it is.
+				t[i].personID = old.PersonID
+				if _, _, _, err := f.authorize(policy.WriteRecord, old.PersonID, r.Kind); err != nil {
+					return nil, &OpError{i, err}
+				}
+				return nil, &OpError{i, haven.Invalid("personId", "a record cannot be moved to another person")}
+			}
+			lease, err := f.authorizeWrite(op.Record)
+			if err != nil {
+				return nil, &OpError{i, err}
+			}
+			leases[i] = lease
+			if old.Version != op.Expect {
+				return nil, &OpError{i, fmt.Errorf("update %s %s: stored version is %d, not %d: %w", r.Kind, r.ID, old.Version, op.Expect, haven.ErrConflict)}
+			}
+		case OpDelete:
+			old, err := tx.Get(r.Kind, r.ID)
+			if err != nil {
+				return nil, &OpError{i, err}
+			}
+			r.PersonID, r.Version = old.PersonID, old.Version
+			t[i].personID = old.PersonID
+			if orgKind(r.Kind) {
+				err = f.authorizeOrg(policy.ManageStaff, "")
+			} else {
+				_, _, _, err = f.authorize(policy.WriteRecord, old.PersonID, r.Kind)
+			}
+			if err != nil {
+				return nil, &OpError{i, err}
+			}
+		}
+	}
+	return leases, nil
+}
