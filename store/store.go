@@ -33,6 +33,23 @@ type Row struct {
 	Version  int64  // starts at 1, +1 per update; bound into the ciphertext
 	Sealed   []byte
 	Updated  time.Time
+	// Deleted marks a deletion tombstone, returned only by Version and
+	// History: the record was deleted at this Version (at Updated), and
+	// Sealed is empty because nothing was written.
+	Deleted bool
+}
+
+// KeepsHistory reports whether the store keeps the earlier versions and the
+// deletion tombstone of records of kind k. It does for the records Haven
+// knows (haven.New), which the FHIR API serves with vread and _history. It
+// does not for the working rows kept beside them (sessions, access tokens,
+// assertion ids, leases, alerts, settings): a session in use is rewritten
+// up to once a minute, and tokens and assertion ids are pruned soon after
+// they expire to bound their storage, so their history would grow without
+// end and undo the pruning, and nothing would read it.
+func KeepsHistory(k haven.Kind) bool {
+	_, ok := haven.New(k)
+	return ok
 }
 
 // IndexEntry is one keyed blind-index value for a record: an HMAC of a
@@ -77,8 +94,8 @@ type Store interface {
 	// callers may be committed together (group commit); Update returns only
 	// after the commit that holds fn's writes and audit entries succeeded.
 	Update(ctx context.Context, s haven.Scope, fn func(Tx) error) error
-	// DeleteTenant removes every row of a tenant, including its keys:
-	// off-boarding by crypto-shredding.
+	// DeleteTenant removes every row of a tenant, including its keys and
+	// the kept versions of its records: off-boarding by crypto-shredding.
 	DeleteTenant(ctx context.Context, tenantID string) error
 	// AuditSource gives offline, read-only access to every tenant's audit
 	// log for verification. It returns no personal data.
@@ -106,21 +123,36 @@ type Tx interface {
 	// this tenant (whether or not it exists elsewhere).
 	Get(kind haven.Kind, id string) (Row, error)
 	// Insert adds a new row with Version 1; haven.ErrConflict if the id is
-	// already taken in this tenant.
+	// already taken in this tenant, or was (KeepsHistory kinds): ids are
+	// never reused, so a deleted record's history never runs into a new
+	// record's.
 	Insert(r Row) error
 	// Replace stores r over the row with version r.Version-1, or returns
-	// haven.ErrConflict if the stored version differs.
+	// haven.ErrConflict if the stored version differs. For KeepsHistory
+	// kinds the replaced row is kept, in the same transaction.
 	Replace(r Row) error
-	// Delete removes one row and its blind-index entries.
+	// Delete removes one row and its blind-index entries. For KeepsHistory
+	// kinds the final row is kept and a tombstone is added at its version+1.
 	Delete(kind haven.Kind, id string) error
+	// Version returns one version of a record: the current row, a kept
+	// earlier one, or the deletion tombstone (Deleted set); haven.ErrNotFound
+	// when this tenant has no such version. A kept row's Sealed is exactly as
+	// written, so it opens with the binding of its own version.
+	Version(kind haven.Kind, id string, version int64) (Row, error)
+	// History returns up to limit versions of a record, newest first: the
+	// current row (if not deleted), kept earlier versions and the tombstone
+	// if it was deleted. haven.ErrNotFound when there is none in this
+	// tenant. A limit of 0 or less means 100. For kinds that do not
+	// KeepsHistory it is the current row alone.
+	History(kind haven.Kind, id string, limit int) ([]Row, error)
 	// ListPerson returns every row about one person, of the given kinds
 	// (all kinds if none are given), ordered by kind then id.
 	ListPerson(personID string, kinds ...haven.Kind) ([]Row, error)
 	// ListKind returns up to limit rows of one kind with id > after.
 	ListKind(kind haven.Kind, after string, limit int) ([]Row, error)
-	// ErasePerson removes every row, blind-index entry and the key of one
-	// person. Once the key is gone, copies of the ciphertext (backups,
-	// WAL) can never be opened again: crypto-shredding.
+	// ErasePerson removes every row, kept version, tombstone, blind-index
+	// entry and the key of one person. Once the key is gone, copies of the
+	// ciphertext (backups, WAL) can never be opened again: crypto-shredding.
 	ErasePerson(personID string) error
 
 	// SetIndex replaces the blind-index entries of one record.

@@ -17,11 +17,16 @@ import (
 //go:embed schema.sql
 var schemaV1 string
 
+// schemaV2 adds the kept versions of records (vread and _history).
+//
+//go:embed schema_v2.sql
+var schemaV2 string
+
 // Dialect is PostgreSQL's dialect. Several committers work at once, each
 // owning a fixed share of tenants.
 var Dialect = &sqlstore.Dialect{
 	Name:           "postgres",
-	Migrations:     []string{schemaV1},
+	Migrations:     []string{schemaV1, schemaV2},
 	NumberedParams: true,
 	RowLock:        " FOR UPDATE",
 	// EnterTenant sets haven.tenant for the rest of the transaction, which

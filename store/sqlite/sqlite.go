@@ -22,11 +22,16 @@ import (
 //go:embed schema.sql
 var schemaV1 string
 
+// schemaV2 adds the kept versions of records (vread and _history).
+//
+//go:embed schema_v2.sql
+var schemaV2 string
+
 // Dialect is SQLite's dialect. It has one committer because SQLite has one
 // writer; group commit is what makes that writer fast.
 var Dialect = &sqlstore.Dialect{
 	Name:       "sqlite",
-	Migrations: []string{schemaV1},
+	Migrations: []string{schemaV1, schemaV2},
 	IsUniqueViolation: func(err error) bool {
 		var e *sqlite.Error
 		if errors.As(err, &e) {

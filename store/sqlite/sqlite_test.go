@@ -15,6 +15,28 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, harness)
 }
 
+// TestUpgrade opens a database made at schema version 1 with this version.
+func TestUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "haven.db")
+	storetest.Upgrade(t, sqlite.Dialect, func(t testing.TB) *sqlstore.DB {
+		db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlstore.Open(context.Background(), db, storetest.V1Dialect(sqlite.Dialect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t testing.TB) *sqlstore.DB {
+		s, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
 // BenchmarkPersonRead measures the protected and the plain read with the
 // default durability (synchronous=FULL) and with synchronous=NORMAL, to show
 // how much of the cost is the disk's fsync.

@@ -10,8 +10,11 @@ type queries struct {
 	tenantKeys, setTenantKeys                      string
 	personKey, putPersonKey, personKeys            string
 	get, insert, replace, del, delIndexRecord      string
+	lockRecord, keepVersion, delReturning          string
+	keepDeleted, everKept, version, history        string
 	listPerson, listKind                           string
 	erasePersonRecords, erasePersonIndex, eraseKey string
+	erasePersonVersions                            string
 	insertIndex, lookup                            string
 	auditHead, initHead, bumpHead, insertAudit     string
 	readHash, insertHash                           string
@@ -19,6 +22,8 @@ type queries struct {
 	auditByPerson, auditByAll                      string
 	auditTenants, auditEntries, auditCheckpoints   string
 }
+
+const versionColumns = `tenant_id, kind, id, version, person_id, sealed, updated_us, deleted`
 
 const auditColumns = `seq, at_us, actor, actor_role, action, kind, record_id, person_id, purpose, outcome, client_addr`
 
@@ -37,6 +42,7 @@ func prepareQueries(d *Dialect) queries {
 		deleteTenant: []string{
 			r(`DELETE FROM blind_index WHERE tenant_id = ?`),
 			r(`DELETE FROM records WHERE tenant_id = ?`),
+			r(`DELETE FROM record_versions WHERE tenant_id = ?`),
 			r(`DELETE FROM person_keys WHERE tenant_id = ?`),
 			r(`DELETE FROM tenants WHERE id = ?`),
 		},
@@ -55,9 +61,32 @@ func prepareQueries(d *Dialect) queries {
 		listPerson:     r(`SELECT kind, id, person_id, version, sealed, updated_us FROM records WHERE tenant_id = ? AND person_id = ? ORDER BY kind, id`),
 		listKind:       r(`SELECT kind, id, person_id, version, sealed, updated_us FROM records WHERE tenant_id = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?`),
 
+		// Kept versions (store.KeepsHistory kinds). Replace locks the row it
+		// will overwrite (PostgreSQL: until commit), so that a concurrent
+		// writer on another connection waits and then sees the new version
+		// rather than keeping the same old one twice; it then copies the old
+		// row over inside the database. Delete reads the final row back from
+		// its own DELETE, which locks it the same way.
+		lockRecord:   r(`SELECT version FROM records WHERE tenant_id = ? AND kind = ? AND id = ?` + d.RowLock),
+		keepVersion:  r(`INSERT INTO record_versions (` + versionColumns + `) SELECT tenant_id, kind, id, version, person_id, sealed, updated_us, FALSE FROM records WHERE tenant_id = ? AND kind = ? AND id = ? AND version = ?`),
+		delReturning: r(`DELETE FROM records WHERE tenant_id = ? AND kind = ? AND id = ? RETURNING person_id, version, sealed, updated_us`),
+		keepDeleted:  r(`INSERT INTO record_versions (` + versionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, FALSE), (?, ?, ?, ?, ?, ?, ?, TRUE)`),
+		everKept:     r(`SELECT 1 FROM record_versions WHERE tenant_id = ? AND kind = ? AND id = ? LIMIT 1`),
+		// The current row never has a kept twin (kept versions are all older
+		// than it), so the union holds each version once.
+		version: r(`SELECT person_id, version, sealed, updated_us, FALSE FROM records WHERE tenant_id = ? AND kind = ? AND id = ? AND version = ?
+			UNION ALL SELECT person_id, version, sealed, updated_us, deleted FROM record_versions WHERE tenant_id = ? AND kind = ? AND id = ? AND version = ?`),
+		history: r(`SELECT person_id, version, sealed, updated_us, deleted FROM (
+			SELECT person_id, version, sealed, updated_us, FALSE AS deleted FROM records WHERE tenant_id = ? AND kind = ? AND id = ?
+			UNION ALL SELECT person_id, version, sealed, updated_us, deleted FROM record_versions WHERE tenant_id = ? AND kind = ? AND id = ?
+		) AS h ORDER BY version DESC LIMIT ?`),
+
 		erasePersonRecords: r(`DELETE FROM records WHERE tenant_id = ? AND (person_id = ? OR (kind = 'person' AND id = ?))`),
 		erasePersonIndex:   r(`DELETE FROM blind_index WHERE tenant_id = ? AND person_id = ?`),
 		eraseKey:           r(`DELETE FROM person_keys WHERE tenant_id = ? AND person_id = ?`),
+		// The same rows as erasePersonRecords: tombstones keep person_id
+		// for this.
+		erasePersonVersions: r(`DELETE FROM record_versions WHERE tenant_id = ? AND (person_id = ? OR (kind = 'person' AND id = ?))`),
 
 		insertIndex: r(`INSERT INTO blind_index (tenant_id, field, digest, kind, record_id, person_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		lookup:      r(`SELECT kind, record_id, person_id FROM blind_index WHERE tenant_id = ? AND field = ? AND digest = ? ORDER BY kind, record_id LIMIT ?`),

@@ -160,10 +160,34 @@ func (t *txn) Insert(r store.Row) error {
 		}
 		return fmt.Errorf("insert %s: %w", r.Kind, err)
 	}
-	return nil
+	if !store.KeepsHistory(r.Kind) {
+		return nil
+	}
+	// Ids are never reused: a new record under a deleted one's id would
+	// splice two records into one history. The check runs after the insert
+	// so that on PostgreSQL an insert that waited on a concurrent Delete of
+	// the same id (the primary key made it wait for that commit) sees the
+	// tombstone the Delete wrote.
+	var one int
+	err = t.row(t.s.q.everKept, t.tenant, string(r.Kind), r.ID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err == nil {
+		// Take the row back out, so that a caller that ignores the error
+		// still commits nothing under the old id.
+		_, err = t.exec(t.s.q.del, t.tenant, string(r.Kind), r.ID)
+		if err == nil {
+			err = fmt.Errorf("%w: the id was used by a record since deleted", haven.ErrConflict)
+		}
+	}
+	return fmt.Errorf("insert %s: %w", r.Kind, err)
 }
 
 func (t *txn) Replace(r store.Row) error {
+	if store.KeepsHistory(r.Kind) {
+		return t.replaceKeeping(r)
+	}
 	res, err := t.exec(t.s.q.replace, r.Version, r.Sealed, r.Updated.UnixMicro(), r.PersonID, t.tenant, string(r.Kind), r.ID, r.Version-1)
 	if err != nil {
 		return fmt.Errorf("replace %s: %w", r.Kind, err)
@@ -177,13 +201,64 @@ func (t *txn) Replace(r store.Row) error {
 	return nil
 }
 
-func (t *txn) Delete(kind haven.Kind, id string) error {
-	res, err := t.exec(t.s.q.del, t.tenant, string(kind), id)
+// replaceKeeping is Replace for a kind whose history is kept: the row
+// being replaced is copied to record_versions, byte for byte, before it is
+// overwritten, all in the caller's transaction.
+func (t *txn) replaceKeeping(r store.Row) error {
+	// Lock the row first (FOR UPDATE on PostgreSQL; SQLite has one writer):
+	// a concurrent Replace waits here, then finds the new version and
+	// conflicts, instead of both keeping the same old version.
+	var cur int64
+	err := t.row(t.s.q.lockRecord, t.tenant, string(r.Kind), r.ID).Scan(&cur)
 	if err != nil {
-		return fmt.Errorf("delete %s: %w", kind, err)
+		return notFound(err, "replace "+string(r.Kind))
+	}
+	if cur != r.Version-1 {
+		return fmt.Errorf("replace %s: %w", r.Kind, haven.ErrConflict)
+	}
+	if _, err := t.exec(t.s.q.keepVersion, t.tenant, string(r.Kind), r.ID, cur); err != nil {
+		return fmt.Errorf("replace %s: keep version %d: %w", r.Kind, cur, err)
+	}
+	res, err := t.exec(t.s.q.replace, r.Version, r.Sealed, r.Updated.UnixMicro(), r.PersonID, t.tenant, string(r.Kind), r.ID, cur)
+	if err != nil {
+		return fmt.Errorf("replace %s: %w", r.Kind, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("delete %s: %w", kind, haven.ErrNotFound)
+		// The row is locked, so this cannot happen; fail rather than leave
+		// a kept version beside an unchanged row.
+		return fmt.Errorf("replace %s: locked row changed", r.Kind)
+	}
+	return nil
+}
+
+func (t *txn) Delete(kind haven.Kind, id string) error {
+	if store.KeepsHistory(kind) {
+		// The DELETE hands back the final row, which is kept, followed by
+		// a tombstone one version on: the deletion is then a version of its
+		// own that vread and _history can show, and Insert can see that the
+		// id was used.
+		var final store.Row
+		var us int64
+		err := t.row(t.s.q.delReturning, t.tenant, string(kind), id).Scan(&final.PersonID, &final.Version, &final.Sealed, &us)
+		if err != nil {
+			return notFound(err, "delete "+string(kind))
+		}
+		// The tombstone's sealed is empty, not NULL (a nil slice would be
+		// sent as NULL): nothing was sealed at that version.
+		_, err = t.exec(t.s.q.keepDeleted,
+			t.tenant, string(kind), id, final.Version, final.PersonID, final.Sealed, us,
+			t.tenant, string(kind), id, final.Version+1, final.PersonID, []byte{}, time.Now().UTC().UnixMicro())
+		if err != nil {
+			return fmt.Errorf("delete %s: keep final version: %w", kind, err)
+		}
+	} else {
+		res, err := t.exec(t.s.q.del, t.tenant, string(kind), id)
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", kind, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("delete %s: %w", kind, haven.ErrNotFound)
+		}
 	}
 	if _, err := t.exec(t.s.q.delIndexRecord, t.tenant, string(kind), id); err != nil {
 		return fmt.Errorf("delete %s index: %w", kind, err)
@@ -212,6 +287,51 @@ func scanRows(what string, rows *sql.Rows, err error) ([]store.Row, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
+}
+
+// scanVersions reads rows of the version and history queries.
+func scanVersions(what string, kind haven.Kind, id string, rows *sql.Rows, err error) ([]store.Row, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []store.Row
+	for rows.Next() {
+		r := store.Row{Kind: kind, ID: id}
+		var us int64
+		if err := rows.Scan(&r.PersonID, &r.Version, &r.Sealed, &us, &r.Deleted); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		r.Updated = time.UnixMicro(us).UTC()
+		if r.Deleted {
+			r.Sealed = nil
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: %w", what, haven.ErrNotFound)
+	}
+	return out, nil
+}
+
+func (t *txn) Version(kind haven.Kind, id string, version int64) (store.Row, error) {
+	rows, err := t.query(t.s.q.version, t.tenant, string(kind), id, version, t.tenant, string(kind), id, version)
+	out, err := scanVersions(fmt.Sprintf("version %d of %s", version, kind), kind, id, rows, err)
+	if err != nil {
+		return store.Row{}, err
+	}
+	return out[0], nil
+}
+
+func (t *txn) History(kind haven.Kind, id string, limit int) ([]store.Row, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := t.query(t.s.q.history, t.tenant, string(kind), id, t.tenant, string(kind), id, limit)
+	return scanVersions("history of "+string(kind), kind, id, rows, err)
 }
 
 func (t *txn) ListPerson(personID string, kinds ...haven.Kind) ([]store.Row, error) {
@@ -246,6 +366,7 @@ func (t *txn) ErasePerson(personID string) error {
 		args []any
 	}{
 		{t.s.q.erasePersonRecords, []any{t.tenant, personID, personID}},
+		{t.s.q.erasePersonVersions, []any{t.tenant, personID, personID}},
 		{t.s.q.erasePersonIndex, []any{t.tenant, personID}},
 		{t.s.q.eraseKey, []any{t.tenant, personID}},
 	} {

@@ -31,6 +31,12 @@ func Run(t *testing.T, h Harness) {
 		{"KeyRotation", testKeyRotation},
 		{"GroupCommitConcurrency", testConcurrency},
 		{"BadInputWritesNothing", testBadInput},
+		{"HistoryKeepsVersions", testHistoryVersions},
+		{"HistoryTombstoneOnDelete", testHistoryTombstone},
+		{"HistoryIDsNeverReused", testHistoryNoReuse},
+		{"HistoryCrossTenantIsolation", testHistoryCrossTenant},
+		{"HistoryErasedWithPerson", testHistoryErase},
+		{"HistoryLimit", testHistoryLimit},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}
