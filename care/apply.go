@@ -1,7 +1,9 @@
 package care
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -28,6 +30,10 @@ const (
 	OpCreate Method = "create"
 	OpUpdate Method = "update"
 	OpDelete Method = "delete"
+	// OpPut creates the record, or replaces it whatever its version, or
+	// leaves it be when it already holds exactly this: how an import is
+	// run again without making copies or new versions.
+	OpPut Method = "put"
 )
 
 // Applied is the result of one Op: the record's new version and time.
@@ -36,6 +42,9 @@ type Applied struct {
 	ID      string
 	Version int64 // the deletion tombstone's version for a delete
 	Meta    Meta
+	// Created is set when a put created the record; Unchanged when it
+	// found it already as given and wrote nothing.
+	Created, Unchanged bool
 }
 
 // OpError says which Op of a unit refused, and why. It unwraps to the
@@ -70,7 +79,7 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 	rows := make([]store.Row, len(ops))
 	for i, op := range ops {
 		switch op.Method {
-		case OpCreate, OpUpdate:
+		case OpCreate, OpUpdate, OpPut:
 			if op.Record == nil {
 				return nil, &OpError{i, haven.Invalid("record", "is required")}
 			}
@@ -102,7 +111,7 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 		for i, op := range ops {
 			t[i] = touch{kind: rows[i].Kind, recordID: rows[i].ID, personID: rows[i].PersonID, action: actionOf(op.Method)}
 		}
-		leases, err := s.checkOps(tx, f, ops, rows, t)
+		leases, olds, err := s.checkOps(tx, f, ops, rows, t)
 		if err != nil {
 			return t, err
 		}
@@ -124,9 +133,10 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 				out[i] = Applied{Kind: r.Kind, ID: r.ID, Version: r.Version + 1, Meta: Meta{Version: r.Version + 1, Updated: now.Format(metaTime)}}
 				continue
 			}
+			create := op.Method == OpCreate || op.Method == OpPut && olds[i] == nil
 			var personKey []byte
 			switch {
-			case r.Kind == haven.KindPerson && op.Method == OpCreate:
+			case r.Kind == haven.KindPerson && create:
 				if personKey, err = tk.NewPersonKey(r.ID); err != nil {
 					return nil, err
 				}
@@ -138,10 +148,24 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 					}
 				}
 			}
+			if op.Method == OpPut && olds[i] != nil {
+				old := olds[i]
+				rec, err := s.open(tx.Tenant(), tk, sealed{row: *old, wrapped: personKey})
+				if err != nil {
+					return nil, err
+				}
+				if sameRecord(rec, op.Record) {
+					t[i].action = ActionRead
+					out[i] = Applied{Kind: r.Kind, ID: r.ID, Version: old.Version, Meta: metaOf(*old), Unchanged: true}
+					continue
+				}
+				r.Version = old.Version + 1
+				t[i].action = ActionUpdate
+			}
 			if err := sealRow(tk, personKey, tx.Tenant(), r, op.Record); err != nil {
 				return nil, err
 			}
-			if op.Method == OpCreate {
+			if create {
 				err = tx.Insert(*r)
 			} else {
 				err = tx.Replace(*r)
@@ -149,7 +173,7 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 			if err != nil {
 				return nil, err
 			}
-			if r.Kind == haven.KindPerson && op.Method == OpCreate {
+			if r.Kind == haven.KindPerson && create {
 				if err := tx.PutPersonKey(r.ID, personKey); err != nil {
 					return nil, err
 				}
@@ -157,7 +181,7 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 			if err := tx.SetIndex(r.Kind, r.ID, r.PersonID, indexEntries(tk, op.Record)); err != nil {
 				return nil, err
 			}
-			out[i] = Applied{Kind: r.Kind, ID: r.ID, Version: r.Version, Meta: metaOf(*r)}
+			out[i] = Applied{Kind: r.Kind, ID: r.ID, Version: r.Version, Meta: metaOf(*r), Created: create}
 		}
 		return t, nil
 	})
@@ -180,39 +204,73 @@ func actionOf(m Method) string {
 	return ActionCreate
 }
 
+// sameRecord reports whether two records hold exactly the same.
+func sameRecord(a, b haven.Record) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
 // checkOps does every check that can refuse ops, writing nothing. It fills
 // in the person of delete rows from the stored record, and returns the
-// break-glass lease each write relied on.
-func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t []touch) ([]string, error) {
+// break-glass lease each write relied on and, for puts, the row each
+// replaces (nil when it creates).
+func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t []touch) ([]string, []*store.Row, error) {
 	leases := make([]string, len(ops))
+	olds := make([]*store.Row, len(ops))
 	created := map[string]bool{} // people created by earlier ops
 	seen := map[string]bool{}    // records written by earlier ops
 	for i, op := range ops {
 		r := &rows[i]
 		key := string(r.Kind) + "/" + r.ID
 		if seen[key] {
-			return nil, &OpError{i, haven.Invalid("id", "%s %s is written twice in one unit", r.Kind, r.ID)}
+			return nil, nil, &OpError{i, haven.Invalid("id", "%s %s is written twice in one unit", r.Kind, r.ID)}
 		}
 		seen[key] = true
-		switch op.Method {
+		method := op.Method
+		if method == OpPut {
+			old, err := tx.Get(r.Kind, r.ID)
+			switch {
+			case err == nil:
+				olds[i] = &old
+				if old.PersonID != r.PersonID {
+					t[i].personID = old.PersonID
+					if _, _, _, err := f.authorize(policy.WriteRecord, old.PersonID, r.Kind); err != nil {
+						return nil, nil, &OpError{i, err}
+					}
+					return nil, nil, &OpError{i, haven.Invalid("personId", "a record cannot be moved to another person")}
+				}
+				lease, err := f.authorizeWrite(op.Record)
+				if err != nil {
+					return nil, nil, &OpError{i, err}
+				}
+				leases[i] = lease
+				continue
+			case errors.Is(err, haven.ErrNotFound):
+				method = OpCreate
+			default:
+				return nil, nil, err
+			}
+		}
+		switch method {
 		case OpCreate:
 			if r.PersonID != "" && r.Kind != haven.KindPerson && !created[r.PersonID] {
 				if _, err := tx.PersonKey(r.PersonID); err != nil {
 					if errors.Is(err, haven.ErrNotFound) {
-						return nil, &OpError{i, haven.Invalid("personId", "no person %s in this organisation", r.PersonID)}
+						return nil, nil, &OpError{i, haven.Invalid("personId", "no person %s in this organisation", r.PersonID)}
 					}
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			lease, err := f.authorizeWrite(op.Record)
 			if err != nil {
-				return nil, &OpError{i, err}
+				return nil, nil, &OpError{i, err}
 			}
 			leases[i] = lease
 			if _, err := tx.Get(r.Kind, r.ID); err == nil {
-				return nil, &OpError{i, fmt.Errorf("create %s %s: %w", r.Kind, r.ID, haven.ErrConflict)}
+				return nil, nil, &OpError{i, fmt.Errorf("create %s %s: %w", r.Kind, r.ID, haven.ErrConflict)}
 			} else if !errors.Is(err, haven.ErrNotFound) {
-				return nil, err
+				return nil, nil, err
 			}
 			if r.Kind == haven.KindPerson {
 				created[r.ID] = true
@@ -220,29 +278,29 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 		case OpUpdate:
 			old, err := tx.Get(r.Kind, r.ID)
 			if err != nil {
-				return nil, &OpError{i, err}
+				return nil, nil, &OpError{i, err}
 			}
 			if old.PersonID != r.PersonID {
 				// Judge the request by the record as stored, so a refusal
 				// does not reveal whose it is.
 				t[i].personID = old.PersonID
 				if _, _, _, err := f.authorize(policy.WriteRecord, old.PersonID, r.Kind); err != nil {
-					return nil, &OpError{i, err}
+					return nil, nil, &OpError{i, err}
 				}
-				return nil, &OpError{i, haven.Invalid("personId", "a record cannot be moved to another person")}
+				return nil, nil, &OpError{i, haven.Invalid("personId", "a record cannot be moved to another person")}
 			}
 			lease, err := f.authorizeWrite(op.Record)
 			if err != nil {
-				return nil, &OpError{i, err}
+				return nil, nil, &OpError{i, err}
 			}
 			leases[i] = lease
 			if old.Version != op.Expect {
-				return nil, &OpError{i, fmt.Errorf("update %s %s: stored version is %d, not %d: %w", r.Kind, r.ID, old.Version, op.Expect, haven.ErrConflict)}
+				return nil, nil, &OpError{i, fmt.Errorf("update %s %s: stored version is %d, not %d: %w", r.Kind, r.ID, old.Version, op.Expect, haven.ErrConflict)}
 			}
 		case OpDelete:
 			old, err := tx.Get(r.Kind, r.ID)
 			if err != nil {
-				return nil, &OpError{i, err}
+				return nil, nil, &OpError{i, err}
 			}
 			r.PersonID, r.Version = old.PersonID, old.Version
 			t[i].personID = old.PersonID
@@ -252,9 +310,9 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 				_, _, _, err = f.authorize(policy.WriteRecord, old.PersonID, r.Kind)
 			}
 			if err != nil {
-				return nil, &OpError{i, err}
+				return nil, nil, &OpError{i, err}
 			}
 		}
 	}
-	return leases, nil
+	return leases, olds, nil
 }

@@ -3,6 +3,7 @@ package care
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/policy"
@@ -15,6 +16,7 @@ import (
 const (
 	fieldNHS    = "person.nhs"
 	fieldFamily = "person.family"
+	fieldGiven  = "person.given" // each given name on its own
 	fieldBirth  = "person.birth"
 	fieldPhone  = "person.phone"
 	fieldEmail  = "staff.email"
@@ -35,6 +37,9 @@ func indexEntries(tk *seal.TenantKey, rec haven.Record) []store.IndexEntry {
 	case *haven.Person:
 		add(fieldNHS, haven.NormalizeNHSNumber(r.NHSNumber))
 		add(fieldFamily, haven.NormalizeName(r.Family))
+		for _, g := range strings.Fields(r.Given) {
+			add(fieldGiven, haven.NormalizeName(g))
+		}
 		add(fieldBirth, r.BirthDate.String())
 		add(fieldPhone, haven.NormalizePhone(r.Phone))
 	case *haven.Staff:
@@ -51,6 +56,8 @@ func indexEntries(tk *seal.TenantKey, rec haven.Record) []store.IndexEntry {
 type Query struct {
 	NHSNumber string
 	Family    string
+	Given     string // one given name
+	Name      string // a family or a given name
 	BirthDate string // YYYY-MM-DD
 	Phone     string
 	Limit     int // at most MaxSearchResults
@@ -189,26 +196,49 @@ func hasPerson(rows []store.Row) bool {
 // entry; a search that finds nobody is one entry too. The search terms are
 // not recorded: they are personal data.
 func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]haven.Person, error) {
-	type term struct{ field, value string }
+	found, err := s.SearchFound(ctx, p, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]haven.Person, len(found))
+	for i, f := range found {
+		out[i] = *f.Record.(*haven.Person)
+	}
+	return out, nil
+}
+
+// SearchFound is Search with each person's version and time.
+func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) ([]Found, error) {
+	// A term matches when any of its fields does (name: family or given).
+	type term struct {
+		fields []string
+		value  string
+	}
 	var terms []term
 	if q.NHSNumber != "" {
-		terms = append(terms, term{fieldNHS, haven.NormalizeNHSNumber(q.NHSNumber)})
+		terms = append(terms, term{[]string{fieldNHS}, haven.NormalizeNHSNumber(q.NHSNumber)})
 	}
 	if q.Family != "" {
-		terms = append(terms, term{fieldFamily, haven.NormalizeName(q.Family)})
+		terms = append(terms, term{[]string{fieldFamily}, haven.NormalizeName(q.Family)})
+	}
+	if q.Given != "" {
+		terms = append(terms, term{[]string{fieldGiven}, haven.NormalizeName(q.Given)})
+	}
+	if q.Name != "" {
+		terms = append(terms, term{[]string{fieldFamily, fieldGiven}, haven.NormalizeName(q.Name)})
 	}
 	if q.BirthDate != "" {
 		d, err := haven.ParseDate(q.BirthDate)
 		if err != nil {
 			return nil, haven.Invalid("birthDate", "%v", err)
 		}
-		terms = append(terms, term{fieldBirth, d.String()})
+		terms = append(terms, term{[]string{fieldBirth}, d.String()})
 	}
 	if q.Phone != "" {
-		terms = append(terms, term{fieldPhone, haven.NormalizePhone(q.Phone)})
+		terms = append(terms, term{[]string{fieldPhone}, haven.NormalizePhone(q.Phone)})
 	}
 	if len(terms) == 0 {
-		return nil, haven.Invalid("", "give at least one of NHS number, family name, birth date or phone")
+		return nil, haven.Invalid("", "give at least one of NHS number, name, birth date or phone")
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > MaxSearchResults {
@@ -232,9 +262,13 @@ func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]hav
 		var ids map[string]bool
 		for _, t := range terms {
 			// Read more than limit so that intersection can still fill it.
-			hits, err := tx.Lookup(t.field, tk.BlindIndex(t.field, t.value), 10*MaxSearchResults)
-			if err != nil {
-				return nil, err
+			var hits []store.IndexHit
+			for _, field := range t.fields {
+				h, err := tx.Lookup(field, tk.BlindIndex(field, t.value), 10*MaxSearchResults)
+				if err != nil {
+					return nil, err
+				}
+				hits = append(hits, h...)
 			}
 			next := map[string]bool{}
 			for _, h := range hits {
@@ -285,15 +319,7 @@ func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]hav
 	if err != nil {
 		return nil, err
 	}
-	out := make([]haven.Person, 0, len(found))
-	for _, f := range found {
-		rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *rec.(*haven.Person))
-	}
-	return out, nil
+	return s.openAll(p, tk, found)
 }
 
 // Erase removes a person and everything about them, and destroys their key

@@ -267,6 +267,19 @@ const MaxListResults = 100
 // every record; refused ones are left out. Each record returned is one
 // audit entry.
 func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, after string, limit int) ([]haven.Record, error) {
+	found, err := s.ListFound(ctx, p, kind, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]haven.Record, len(found))
+	for i, f := range found {
+		out[i] = f.Record
+	}
+	return out, nil
+}
+
+// ListFound is List with each record's version and time.
+func (s *Service) ListFound(ctx context.Context, p haven.Principal, kind haven.Kind, after string, limit int) ([]Found, error) {
 	var fs []sealed
 	var tk *seal.TenantKey
 	if limit <= 0 || limit > MaxListResults {
@@ -324,15 +337,7 @@ func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]haven.Record, 0, len(fs))
-	for _, f := range fs {
-		rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	return out, nil
+	return s.openAll(p, tk, fs)
 }
 
 // listRows fetches the candidate rows of a listing: the whole kind for
@@ -397,4 +402,23 @@ func NewID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Found is a record as read, with its version and time.
+type Found struct {
+	Record haven.Record
+	Meta   Meta
+}
+
+// openAll decrypts fetched rows after their unit committed.
+func (s *Service) openAll(p haven.Principal, tk *seal.TenantKey, fs []sealed) ([]Found, error) {
+	out := make([]Found, 0, len(fs))
+	for _, f := range fs {
+		rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Found{Record: rec, Meta: metaOf(f.row)})
+	}
+	return out, nil
 }

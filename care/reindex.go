@@ -13,7 +13,7 @@ import (
 // indexVersion names the set of blind indexes this version of Haven writes.
 // Raise it when indexEntries changes, so that Reindex rebuilds the indexes
 // of records written before.
-const indexVersion = 2
+const indexVersion = 3
 
 const (
 	kindIndexVersion = haven.Kind("index-version")

@@ -34,12 +34,16 @@ type api struct {
 	key    *ecdsa.PrivateKey
 }
 
-func newAPI(t *testing.T) *api {
+func newAPI(t *testing.T) *api { return newAPIWith(t, authtest.Options{People: 3}) }
+
+// newAPIWith serves Haven over loopback on the store opt names.
+func newAPIWith(t *testing.T, opt authtest.Options) *api {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	origin := "http://localhost:" + port
-	env := authtest.New(t, authtest.Options{Origin: origin, People: 3})
+	opt.Origin = origin
+	env := authtest.New(t, opt)
 	srv.Config.Handler = web.New(web.Config{Origin: origin, Insecure: true}, env.Auth, env.Care, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.Start()
 	t.Cleanup(srv.Close)

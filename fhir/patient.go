@@ -178,10 +178,6 @@ func decodePatient(body []byte) (*Patient, error) {
 		return nil, w.err
 	case !w.rtSeen:
 		return nil, haven.Invalid("Patient.resourceType", `is required ("Patient"); found none`)
-	case len(w.ext) > 0:
-		return nil, haven.Invalid(w.ext[0], "extensions are not kept by Haven, so a resource with them is refused rather than stored without them (found: %s)", w.listed(w.ext, w.nExt))
-	case len(w.unknown) > 0:
-		return nil, haven.Invalid(w.unknown[0], "is not an element Haven keeps; it is refused rather than dropped (not kept: %s)", w.listed(w.unknown, w.nUnknown))
 	}
 	var in struct {
 		Patient
@@ -229,12 +225,11 @@ func (pt *Patient) person(id string) (haven.Person, error) {
 		switch {
 		case !validCode(ident.Use, identifierUses):
 			return haven.Person{}, badCode(path+".use", identifierUses)
-		case ident.System == "":
-			return haven.Person{}, haven.Invalid(path+".system", "is required; Haven keeps one identifier, the NHS number (system %s)", NHSNumberSystem)
-		case ident.System != NHSNumberSystem:
-			return haven.Person{}, haven.Invalid(path+".system", "%s is not kept: Haven keeps one identifier, the NHS number (system %s)", quoteShort(ident.System), NHSNumberSystem)
-		case ident.Use == "old":
-			return haven.Person{}, haven.Invalid(path+".use", "is old: Haven keeps the patient's current NHS number only")
+		case ident.System != NHSNumberSystem || ident.Use == "old":
+			// Other identifiers, and former NHS numbers, stay in the
+			// resource as sent; Haven identifies people by the current
+			// NHS number.
+			continue
 		case nhs >= 0:
 			return haven.Person{}, haven.Invalid(path, "is a second NHS number; Haven keeps one")
 		case ident.Value == "":
@@ -259,10 +254,9 @@ func (pt *Patient) person(id string) (haven.Person, error) {
 		}
 		switch n.Use {
 		case "official", "usual":
-			if marked >= 0 {
-				return haven.Person{}, haven.Invalid(path, "is a second official or usual name; Haven keeps exactly one")
+			if marked < 0 {
+				marked = i
 			}
-			marked = i
 		case "":
 			if unmarked < 0 {
 				unmarked = i
@@ -309,14 +303,10 @@ func (pt *Patient) person(id string) (haven.Person, error) {
 			return haven.Person{}, badCode(path+".system", telecomSystems)
 		case !validCode(c.Use, telecomUses):
 			return haven.Person{}, badCode(path+".use", telecomUses)
-		case c.System == "":
-			return haven.Person{}, haven.Invalid(path+".system", "is required; Haven keeps one phone number")
-		case c.System != "phone":
-			return haven.Person{}, haven.Invalid(path+".system", "%s contact points are not kept: Haven keeps one phone number", quoteShort(c.System))
-		case c.Use == "old":
-			return haven.Person{}, haven.Invalid(path+".use", "is old: Haven keeps the patient's current phone number only")
-		case phone >= 0:
-			return haven.Person{}, haven.Invalid(path, "is a second phone number; Haven keeps one")
+		case c.System != "phone" || c.Use == "old" || phone >= 0:
+			// Haven shows one current phone number; the rest stay in
+			// the resource as sent.
+			continue
 		case c.Value == "":
 			return haven.Person{}, haven.Invalid(path+".value", "is required")
 		}
@@ -361,9 +351,6 @@ func (pt *Patient) person(id string) (haven.Person, error) {
 	}
 	if home >= 0 {
 		a, path := pt.Address[home], fmt.Sprintf("Patient.address[%d]", home)
-		if a.Country != "" && !slices.ContainsFunc(ukCountries, func(c string) bool { return strings.EqualFold(c, a.Country) }) {
-			return haven.Person{}, haven.Invalid(path+".country", "%s is not kept: Haven keeps UK addresses only (leave country out, or send GB)", quoteShort(a.Country))
-		}
 		p.Address = haven.Address{Lines: a.Line, City: a.City, Postcode: a.PostalCode}
 		where["address.lines"], where["address.city"], where["address.postcode"] = path+".line", path+".city", path+".postalCode"
 	}
@@ -371,13 +358,8 @@ func (pt *Patient) person(id string) (haven.Person, error) {
 	// generalPractitioner: at most one, the practice as text.
 	for i, r := range pt.GeneralPractitioner {
 		path := fmt.Sprintf("Patient.generalPractitioner[%d]", i)
-		switch {
-		case i > 0:
-			return haven.Person{}, haven.Invalid(path, "is a second general practitioner; Haven keeps the one registered GP practice")
-		case r.Reference != "":
-			return haven.Person{}, haven.Invalid(path+".reference", "is not kept: Haven keeps the registered GP practice as text; send its ODS code and name as display")
-		case r.Display == "":
-			return haven.Person{}, haven.Invalid(path+".display", "is required: the practice's ODS code and name")
+		if i > 0 || r.Display == "" {
+			continue // Haven shows the registered practice by name
 		}
 		p.GPPractice, where["gpPractice"] = r.Display, path+".display"
 	}

@@ -4,8 +4,8 @@
 // every request's principal is the API client, with the scopes its token
 // carries, and policy allows only what those scopes cover.
 //
-// This version serves Patient (read, create, update, search) and the
-// CapabilityStatement. The CapabilityStatement lists exactly that.
+// docs/fhir.md says what is served and how each type maps to Haven's
+// records; GET /fhir/metadata lists exactly that.
 package fhir
 
 import (
@@ -31,6 +31,8 @@ type Server struct {
 	care   *care.Service
 	origin string
 	log    *slog.Logger
+	// exports are the Bulk Data jobs, kept in memory only.
+	exports exports
 }
 
 // New returns the FHIR API of the services, reached at origin + "/fhir".
@@ -41,41 +43,27 @@ func New(a *auth.Service, c *care.Service, origin string, log *slog.Logger) *Ser
 // maxBody bounds a request body.
 const maxBody = 1 << 20
 
-// resourceTypes maps Haven's record kinds to the FHIR resources they are
-// served as. Home access has none: it is never available through the API.
-var resourceTypes = map[haven.Kind]string{
-	haven.KindPerson:      "Patient",
-	haven.KindCondition:   "Condition",
-	haven.KindAllergy:     "AllergyIntolerance",
-	haven.KindMedication:  "MedicationStatement",
-	haven.KindObservation: "Observation",
-	haven.KindNote:        "DocumentReference",
-	haven.KindCarePlan:    "CarePlan",
-	haven.KindCareTeam:    "CareTeam",
-	haven.KindVisit:       "Appointment",
-	haven.KindStaff:       "Practitioner",
-}
-
 // ScopeAllows is the record service's scope check for API clients: the
 // token's SMART scopes must cover the resource type the kind is served as,
 // with search for listing, read for reading, and both create and update for
-// writing (policy does not tell a create from an update).
+// writing (policy does not tell a create from an update). Home access is
+// served as no type: it is never available through the API.
 func ScopeAllows(scopes []string, a policy.Action, k haven.Kind) bool {
 	switch a {
 	case policy.ListPeople:
 		return smart.Permits(scopes, "Patient", "s")
 	case policy.ListStaff:
-		return smart.Permits(scopes, "Practitioner", "s")
+		return smart.Permits(scopes, "Practitioner", "s") || smart.Permits(scopes, "Organization", "s")
 	}
-	rt, ok := resourceTypes[k]
+	t, ok := typeOfKind(k)
 	if !ok {
 		return false
 	}
 	switch a {
 	case policy.ReadRecord:
-		return smart.Permits(scopes, rt, "r")
+		return smart.Permits(scopes, t.name, "r")
 	case policy.WriteRecord:
-		return smart.Permits(scopes, rt, "cu")
+		return smart.Permits(scopes, t.name, "cu")
 	}
 	return false
 }
@@ -123,7 +111,7 @@ func acceptable(w http.ResponseWriter, r *http.Request) bool {
 			continue
 		}
 		switch mt {
-		case ContentType, "application/json", "application/*", "*/*":
+		case ContentType, "application/json", "application/fhir+ndjson", "application/ndjson", "application/*", "*/*":
 			return true
 		}
 	}
@@ -161,101 +149,6 @@ func ifMatch(r *http.Request) (int64, bool) {
 	v = strings.Trim(v, `"`)
 	n, err := strconv.ParseInt(v, 10, 64)
 	return n, err == nil && n > 0
-}
-
-// ReadPatient answers GET /fhir/Patient/{id}.
-func (s *Server) ReadPatient(w http.ResponseWriter, r *http.Request) {
-	if !acceptable(w, r) {
-		return
-	}
-	p, ok := s.principal(w, r)
-	if !ok {
-		return
-	}
-	rec, m, err := s.care.Get(r.Context(), p, haven.KindPerson, r.PathValue("id"))
-	if err != nil {
-		outcome(w, s.log, err)
-		return
-	}
-	setMeta(w, m)
-	writeResource(w, http.StatusOK, PatientFromPerson(*rec.(*haven.Person), m.Version, m.Updated))
-}
-
-// CreatePatient answers POST /fhir/Patient. The id is Haven's.
-func (s *Server) CreatePatient(w http.ResponseWriter, r *http.Request) {
-	if !acceptable(w, r) {
-		return
-	}
-	b, ok := body(w, r)
-	if !ok {
-		return
-	}
-	p, ok := s.principal(w, r)
-	if !ok {
-		return
-	}
-	id := care.NewID()
-	person, err := PersonFromPatient(b, "")
-	if err != nil {
-		outcome(w, s.log, err)
-		return
-	}
-	person.ID = id
-	if _, err := s.care.Create(r.Context(), p, &person); err != nil {
-		outcome(w, s.log, err)
-		return
-	}
-	s.answerPatient(w, r, p, id, http.StatusCreated)
-}
-
-// UpdatePatient answers PUT /fhir/Patient/{id}, which must carry If-Match
-// with the version it replaces: a lost update in a care record can hide a
-// change someone else made for a reason.
-func (s *Server) UpdatePatient(w http.ResponseWriter, r *http.Request) {
-	if !acceptable(w, r) {
-		return
-	}
-	b, ok := body(w, r)
-	if !ok {
-		return
-	}
-	p, ok := s.principal(w, r)
-	if !ok {
-		return
-	}
-	version, ok := ifMatch(r)
-	if !ok {
-		writeOutcome(w, http.StatusPreconditionRequired, "required", `send If-Match with the version you read (ETag W/"N")`)
-		return
-	}
-	id := r.PathValue("id")
-	person, err := PersonFromPatient(b, id)
-	if err != nil {
-		outcome(w, s.log, err)
-		return
-	}
-	person.ID = id
-	if _, err := s.care.Update(r.Context(), p, &person, version); err != nil {
-		if errors.Is(err, haven.ErrConflict) {
-			writeOutcome(w, http.StatusPreconditionFailed, "conflict", "the patient has changed since version "+strconv.FormatInt(version, 10)+"; read it again")
-			return
-		}
-		outcome(w, s.log, err)
-		return
-	}
-	s.answerPatient(w, r, p, id, http.StatusOK)
-}
-
-// answerPatient returns a patient as stored, with its Location.
-func (s *Server) answerPatient(w http.ResponseWriter, r *http.Request, p haven.Principal, id string, status int) {
-	rec, m, err := s.care.Get(r.Context(), p, haven.KindPerson, id)
-	if err != nil {
-		outcome(w, s.log, err)
-		return
-	}
-	setMeta(w, m)
-	w.Header().Set("Location", s.origin+"/fhir/Patient/"+id+"/_history/"+strconv.FormatInt(m.Version, 10))
-	writeResource(w, status, PatientFromPerson(*rec.(*haven.Person), m.Version, m.Updated))
 }
 
 // Unsupported answers any other /fhir path with a 404 OperationOutcome

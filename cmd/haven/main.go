@@ -5,6 +5,7 @@
 //	haven serve     serve the records in --data or --database-url
 //	haven audit     verify the audit log; who accessed whose data
 //	haven keys      rotate the master and tenant keys
+//	haven import    load FHIR Bundles or NDJSON into a care organisation
 //	haven admin     first operator and tenant admin, invitations, unlocks,
 //	                a tenant's thresholds (admin settings)
 //	haven alerts    the guard's alerts: list, acknowledge
@@ -39,6 +40,7 @@ Usage:
   haven audit who-accessed  [--data DIR] [--database-url URL] [--tenant ID] --actor ID[,ID...]
                             [--since TIME] [--until TIME] [--entries]
   haven keys rotate         [--data DIR] [--database-url URL]
+  haven import --tenant ID  [--data DIR] [--database-url URL] [--synthetic-nhs-numbers] PATH...
   haven admin create-operator|create-tenant|invite|reinvite|unlock|register-client ...
   haven admin settings      [--tenant ID] [--json] [--set KEY=VALUE ...]
   haven alerts list|ack     [--tenant ID] ...
@@ -85,6 +87,8 @@ func run(args []string) error {
 		return cmdLeases(args[1:])
 	case "support":
 		return cmdSupport(args[1:])
+	case "import":
+		return cmdImport(args[1:])
 	case "version":
 		fmt.Println(version())
 		return nil

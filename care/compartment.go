@@ -1,0 +1,134 @@
+package care
+
+import (
+	"context"
+	"sort"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/policy"
+	"github.com/havencare/haven/seal"
+	"github.com/havencare/haven/store"
+)
+
+// Compartment reads a person's records of the given kinds, or of every
+// kind when none are given (their whole record for a subject access
+// request or a FHIR $everything), the person's own record first. Home
+// access is never part of it. Policy decides each kind, as for
+// PersonRecord; kinds the principal may not read are left out. It is one
+// audit entry, on the person: their record was read.
+func (s *Service) Compartment(ctx context.Context, p haven.Principal, personID string, kinds ...haven.Kind) ([]Found, error) {
+	var rows []store.Row
+	var wrapped []byte
+	var tk *seal.TenantKey
+	t := []touch{{kind: haven.KindPerson, recordID: personID, personID: personID}}
+	err := s.access(ctx, p, ActionRead, func(tx store.Tx, f *facts) ([]touch, error) {
+		var err error
+		if wrapped, err = tx.PersonKey(personID); err != nil {
+			return t, err
+		}
+		_, lease, _, err := f.authorize(policy.ReadRecord, personID, haven.KindPerson)
+		if err != nil {
+			return t, err
+		}
+		t[0].purpose = leasePurpose(lease)
+		f.read(personID)
+		all, err := tx.ListPerson(personID, kinds...)
+		if err != nil {
+			return nil, err
+		}
+		allowed := map[haven.Kind]bool{}
+		for _, r := range all {
+			if r.Kind == haven.KindHomeAccess {
+				continue
+			}
+			ok, seen := allowed[r.Kind]
+			if !seen {
+				d, _, _, err := f.decide(policy.ReadRecord, personID, r.Kind, "")
+				if err != nil {
+					return nil, err
+				}
+				ok = d.Allow
+				allowed[r.Kind] = ok
+			}
+			if ok {
+				rows = append(rows, r)
+			}
+		}
+		if !hasPerson(rows) && (len(kinds) == 0 || kinds[0] == haven.KindPerson) {
+			return t, haven.ErrNotFound
+		}
+		tk, err = f.key()
+		return t, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The person first, then by kind and id as the store lists them.
+	sort.SliceStable(rows, func(i, j int) bool {
+		return rows[i].Kind == haven.KindPerson && rows[j].Kind != haven.KindPerson
+	})
+	fs := make([]sealed, len(rows))
+	for i, r := range rows {
+		fs[i] = sealed{row: r, wrapped: wrapped}
+	}
+	return s.openAll(p, tk, fs)
+}
+
+// FindByIdentifier finds records of kind whose business identifier
+// (system|value) is exactly identifier, through the blind index, of the
+// people the principal may see. Each match is an audit entry.
+func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind haven.Kind, identifier string, limit int) ([]Found, error) {
+	if limit <= 0 || limit > MaxSearchResults {
+		limit = MaxSearchResults
+	}
+	var fs []sealed
+	var tk *seal.TenantKey
+	err := s.access(ctx, p, ActionSearch, func(tx store.Tx, f *facts) ([]touch, error) {
+		var err error
+		if tk, err = f.key(); err != nil {
+			return nil, err
+		}
+		if orgKind(kind) {
+			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
+				return nil, err
+			}
+		}
+		hits, err := tx.Lookup(FieldIdentifier, tk.BlindIndex(FieldIdentifier, identifier), limit*4)
+		if err != nil {
+			return nil, err
+		}
+		var ts []touch
+		for _, h := range hits {
+			if h.Kind != kind || len(fs) == limit {
+				continue
+			}
+			if !orgKind(kind) {
+				d, _, _, err := f.decide(policy.ReadRecord, h.PersonID, kind, "")
+				if err != nil {
+					return nil, err
+				}
+				if !d.Allow {
+					continue
+				}
+				f.read(h.PersonID)
+			}
+			r, err := tx.Get(h.Kind, h.ID)
+			if err != nil {
+				return nil, err
+			}
+			fl := sealed{row: r}
+			if r.PersonID != "" {
+				if fl.wrapped, err = tx.PersonKey(r.PersonID); err != nil {
+					return nil, err
+				}
+			}
+			fs = append(fs, fl)
+			ts = append(ts, touch{kind: r.Kind, recordID: r.ID, personID: r.PersonID})
+		}
+		return ts, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.openAll(p, tk, fs)
+}

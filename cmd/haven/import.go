@@ -1,0 +1,301 @@
+package main
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/havencare/haven/fhir"
+)
+
+const importUsage = `Usage:
+  haven import --tenant ID [--synthetic-nhs-numbers] [--report FILE] PATH...
+
+Loads FHIR R4 data into a care organisation: transaction, batch or
+collection Bundles (.json), NDJSON as a Bulk Data export writes it
+(.ndjson), folders of them, and .tar.gz archives of them. urn:uuid:
+references between a Bundle's entries are resolved. Importing the same data
+again is safe: ids from the source are kept and patients are matched on
+their NHS number, so nothing is copied twice.
+
+Every resource Haven does not keep (billing claims, for example) or cannot
+accept is left out and reported with the reason; --report FILE writes the
+full list as JSON. --synthetic-nhs-numbers gives patients who have no NHS
+number one from the NHS's test range (999...), for test data only.
+`
+
+// importSource is one file to import, from disk or an archive.
+type importSource struct {
+	name    string
+	open    func() (io.ReadCloser, error)
+	archive bool // a .tar.gz whose .json and .ndjson members are imported
+}
+
+func cmdImport(args []string) error {
+	fset := flag.NewFlagSet("import", flag.ContinueOnError)
+	fset.Usage = func() { fmt.Fprint(os.Stderr, importUsage) }
+	var o options
+	o.register(fset)
+	tenant := fset.String("tenant", "", "tenant id to import into")
+	synthetic := fset.Bool("synthetic-nhs-numbers", false, "give patients without an NHS number one from the test range (test data only)")
+	reportFile := fset.String("report", "", "write every rejected resource and why to this JSON file")
+	if err := parseInterspersed(fset, args); err != nil {
+		return err
+	}
+	if *tenant == "" || fset.NArg() == 0 {
+		fmt.Fprint(os.Stderr, importUsage)
+		return exitError{2}
+	}
+	var sources []importSource
+	for _, path := range fset.Args() {
+		more, err := findSources(path)
+		if err != nil {
+			return err
+		}
+		sources = append(sources, more...)
+	}
+	if len(sources) == 0 {
+		return fmt.Errorf("import: no .json, .ndjson or .tar.gz files in %s", strings.Join(fset.Args(), ", "))
+	}
+	// Patients before what is about them: NDJSON files of a Bulk Data
+	// export are one type each.
+	sort.SliceStable(sources, func(i, j int) bool { return importRank(sources[i].name) < importRank(sources[j].name) })
+
+	ctx := context.Background()
+	a, err := open(ctx, o, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	im := fhir.NewImporter(a.svc, operator(*tenant, "FHIR import"), a.log)
+	im.SyntheticNHSNumbers = *synthetic
+	start := time.Now()
+	files := 0
+	for _, src := range sources {
+		if !src.archive {
+			files++
+			continue
+		}
+		// Count an archive's files first, so that the bar means something.
+		if err := walkArchive(src.name, func(name string, _ io.Reader) error {
+			if strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".ndjson") {
+				files++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	bar := newProgress(os.Stderr, "importing files", files)
+	for _, src := range sources {
+		if err := importOne(ctx, im, src, bar); err != nil {
+			return fmt.Errorf("import %s: %w", src.name, explain(err))
+		}
+	}
+	bar.done()
+	rep := im.Report()
+	printImportReport(os.Stdout, rep, time.Since(start))
+	if *reportFile != "" {
+		b, _ := json.MarshalIndent(rep.Rejected, "", "  ")
+		if err := os.WriteFile(*reportFile, append(b, '\n'), 0o600); err != nil {
+			return err
+		}
+		fmt.Printf("Rejected resources listed in %s\n", *reportFile)
+	}
+	return nil
+}
+
+// parseInterspersed parses flags that may come before or after the paths,
+// leaving the paths as the flag set's arguments.
+func parseInterspersed(fset *flag.FlagSet, args []string) error {
+	fset.SetOutput(os.Stderr)
+	var paths []string
+	for {
+		if err := fset.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitError{0}
+			}
+			return exitError{2}
+		}
+		if fset.NArg() == 0 {
+			break
+		}
+		paths = append(paths, fset.Arg(0))
+		args = fset.Args()[1:]
+	}
+	return fset.Parse(append([]string{"--"}, paths...))
+}
+
+func importRank(name string) int {
+	base := filepath.Base(name)
+	switch {
+	case strings.HasPrefix(base, "Patient"):
+		return 0
+	case strings.HasPrefix(base, "Organization"), strings.HasPrefix(base, "Practitioner"):
+		return 1
+	}
+	return 2
+}
+
+// findSources lists the importable files at path.
+func findSources(path string) ([]importSource, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return fileSources(path)
+	}
+	var out []importSource
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		more, err := fileSources(p)
+		out = append(out, more...)
+		return err
+	})
+	return out, err
+}
+
+func fileSources(path string) ([]importSource, error) {
+	switch {
+	case strings.HasSuffix(path, ".json"), strings.HasSuffix(path, ".ndjson"):
+		return []importSource{{name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }}}, nil
+	case strings.HasSuffix(path, ".tar.gz"), strings.HasSuffix(path, ".tgz"):
+		return archiveSources(path)
+	}
+	return nil, nil
+}
+
+// archiveSources lists a .tar.gz as one source whose members are imported
+// as the archive is read, in one pass.
+func archiveSources(path string) ([]importSource, error) {
+	return []importSource{{name: path, archive: true}}, nil
+}
+
+func walkArchive(path string, fn func(name string, r io.Reader) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if err := fn(h.Name, tr); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// maxImportFile bounds one Bundle file read into memory.
+const maxImportFile = 256 << 20
+
+func importOne(ctx context.Context, im *fhir.Importer, src importSource, bar *progress) error {
+	if src.archive {
+		return walkArchive(src.name, func(name string, r io.Reader) error {
+			if !strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, ".ndjson") {
+				return nil
+			}
+			defer bar.add(1)
+			return importReader(ctx, im, filepath.Base(src.name)+":"+name, r)
+		})
+	}
+	r, err := src.open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	defer bar.add(1)
+	return importReader(ctx, im, src.name, r)
+}
+
+func importReader(ctx context.Context, im *fhir.Importer, name string, r io.Reader) error {
+	if strings.HasSuffix(name, ".ndjson") {
+		return im.NDJSON(ctx, filepath.Base(name), r, nil)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxImportFile+1))
+	if err != nil {
+		return err
+	}
+	if len(b) > maxImportFile {
+		return fmt.Errorf("larger than %d MiB; split it, or export it as NDJSON", maxImportFile>>20)
+	}
+	_, err = im.Bundle(ctx, filepath.Base(name), b)
+	return err
+}
+
+// printImportReport prints the summary: per type, and the reasons
+// resources were left out, most common first.
+func printImportReport(out io.Writer, rep fhir.ImportReport, took time.Duration) {
+	fmt.Fprintf(out, "\nImported %d resources in %s (%.0f resources/s): %d created, %d updated, %d unchanged, %d rejected.\n\n",
+		rep.Resources, took.Round(time.Millisecond), float64(rep.Resources)/took.Seconds(), rep.Created, rep.Updated, rep.Unchanged, len(rep.Rejected))
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "type\tcreated\tupdated\tunchanged\trejected\t")
+	names := make([]string, 0, len(rep.ByType))
+	for t := range rep.ByType {
+		names = append(names, t)
+	}
+	slices.Sort(names)
+	for _, t := range names {
+		c := rep.ByType[t]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", t, c.Created, c.Updated, c.Unchanged, c.Rejected)
+	}
+	tw.Flush()
+	if len(rep.Rejected) == 0 {
+		return
+	}
+	type group struct {
+		reason  string
+		sources []string
+	}
+	byReason := map[string]*group{}
+	var order []*group
+	for _, r := range rep.Rejected {
+		g := byReason[r.Reason]
+		if g == nil {
+			g = &group{reason: r.Reason}
+			byReason[r.Reason] = g
+			order = append(order, g)
+		}
+		g.sources = append(g.sources, r.Source)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return len(order[i].sources) > len(order[j].sources) })
+	fmt.Fprintln(out, "\nLeft out, and why:")
+	for i, g := range order {
+		if i == 10 {
+			fmt.Fprintf(out, "  ... and %d other reasons (--report FILE lists every one)\n", len(order)-10)
+			break
+		}
+		ex := g.sources
+		if len(ex) > 2 {
+			ex = ex[:2]
+		}
+		fmt.Fprintf(out, "  %5d  %s\n         e.g. %s\n", len(g.sources), g.reason, strings.Join(ex, "; "))
+	}
+}

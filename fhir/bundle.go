@@ -1,0 +1,426 @@
+package fhir
+
+// Batch and transaction Bundles, and the plan of writes that both, and
+// imports, are turned into: ids assigned, urn:uuid references resolved,
+// conditional creates matched, every resource turned into the record
+// Haven keeps before anything is written.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/care"
+)
+
+// entry is one write of a Bundle, as planned.
+type entry struct {
+	index   int
+	method  string // POST, PUT, DELETE
+	t       *typeInfo
+	id      string
+	fullURL string
+	res     object
+	cond    string // If-None-Exist
+	expect  int64  // PUT: If-Match version
+	match   *care.Found
+	rec     haven.Record
+	err     error // why this entry was refused
+}
+
+// planOptions say how a Bundle's entries become writes.
+type planOptions struct {
+	// keepIDs keeps the id of a created resource when its fullUrl is a
+	// urn:uuid (an import keeps the source's ids, so that running it
+	// again finds what it wrote instead of making copies).
+	keepIDs bool
+	// skipRefused refuses entries one by one (their err is set) instead
+	// of failing the whole plan: for imports, which report what was left
+	// behind.
+	skipRefused bool
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// entryError names the Bundle entry a problem is in.
+func entryError(i int, err error) error {
+	var inv *haven.InvalidError
+	if errors.As(err, &inv) {
+		field := fmt.Sprintf("Bundle.entry[%d]", i)
+		if inv.Field != "" {
+			field += "." + inv.Field
+		}
+		return &haven.InvalidError{Field: field, Reason: inv.Reason}
+	}
+	var re *ruleError
+	if errors.As(err, &re) {
+		return &ruleError{re.code, fmt.Sprintf("Bundle.entry[%d]: %s", i, re.reason)}
+	}
+	return err
+}
+
+// decodeBundle reads a Bundle of the given types.
+func decodeBundle(b []byte, allowed ...string) (object, []any, error) {
+	bundle, err := decodeObject(b, "Bundle")
+	if err != nil {
+		return nil, nil, err
+	}
+	if rt, _ := bundle["resourceType"].(string); rt != "Bundle" {
+		return nil, nil, haven.Invalid("Bundle.resourceType", `must be "Bundle"; found %s`, quoteShort(rt))
+	}
+	if typ, _ := bundle["type"].(string); !slices.Contains(allowed, typ) {
+		return nil, nil, haven.Invalid("Bundle.type", "must be %s; found %s", strings.Join(allowed, " or "), quoteShort(typ))
+	}
+	entries, ok := bundle["entry"].([]any)
+	if _, present := bundle["entry"]; present && !ok {
+		return nil, nil, haven.Invalid("Bundle.entry", "must be an array")
+	}
+	if len(entries) > care.MaxOps {
+		return nil, nil, haven.Invalid("Bundle.entry", "has %d entries; the limit is %d", len(entries), care.MaxOps)
+	}
+	return bundle, entries, nil
+}
+
+// plan turns a Bundle's entries into writes. It fails on the first
+// refused entry unless o.skipRefused.
+func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o planOptions) ([]*entry, error) {
+	plan := make([]*entry, 0, len(entries))
+	refuse := func(e *entry, err error) error {
+		e.err = entryError(e.index, err)
+		if o.skipRefused {
+			return nil
+		}
+		return e.err
+	}
+	targets := map[string]string{} // fullUrl → Type/id
+	for i, raw := range entries {
+		e := &entry{index: i}
+		plan = append(plan, e)
+		eo, ok := raw.(object)
+		if !ok {
+			if err := refuse(e, haven.Invalid("", "must be an object")); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		e.fullURL, _ = eo["fullUrl"].(string)
+		req, _ := eo["request"].(object)
+		e.method, _ = req["method"].(string)
+		reqURL, _ := req["url"].(string)
+		e.res, _ = eo["resource"].(object)
+		typ, id, _ := strings.Cut(strings.SplitN(reqURL, "?", 2)[0], "/")
+		if e.res != nil {
+			if rt, _ := e.res["resourceType"].(string); rt != typ && e.method != "DELETE" {
+				if err := refuse(e, haven.Invalid("request.url", "names %s but the resource is %s", quoteShort(typ), quoteShort(rt))); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		t, ok := types[typ]
+		switch {
+		case e.method == "":
+			err := haven.Invalid("request.method", "is required (POST, PUT or DELETE)")
+			if err := refuse(e, err); err != nil {
+				return nil, err
+			}
+			continue
+		case !ok:
+			if err := refuse(e, unknownType(typ)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		e.t = t
+		switch e.method {
+		case "POST":
+			if id != "" {
+				if err := refuse(e, haven.Invalid("request.url", "a create is POSTed to the type (%s), not to an id", t.name)); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			e.cond, _ = req["ifNoneExist"].(string)
+			fu := strings.TrimPrefix(e.fullURL, "urn:uuid:")
+			if o.keepIDs && fu != e.fullURL && uuidPattern.MatchString(fu) {
+				e.id = strings.ToLower(fu)
+			} else {
+				e.id = care.NewID()
+			}
+		case "PUT":
+			if id == "" || strings.Contains(id, "/") {
+				if err := refuse(e, haven.Invalid("request.url", "an update names the resource: %s/<id>", t.name)); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			e.id = id
+			im, _ := req["ifMatch"].(string)
+			v, ok := parseETag(im)
+			if !ok {
+				if err := refuse(e, haven.Invalid("request.ifMatch", `is required: the version the update replaces (W/"N")`)); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			e.expect = v
+		case "DELETE":
+			if id == "" || strings.Contains(id, "/") {
+				if err := refuse(e, haven.Invalid("request.url", "a delete names the resource: %s/<id>", t.name)); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			e.id = id
+		default:
+			if err := refuse(e, haven.Invalid("request.method", "%s is not supported in a Bundle; Haven applies POST, PUT and DELETE", quoteShort(e.method))); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if e.method != "DELETE" && e.res == nil {
+			if err := refuse(e, haven.Invalid("resource", "is required for %s", e.method)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// Conditional create: an existing match is the target.
+		if e.cond == "" && o.keepIDs && t.kind == haven.KindPerson {
+			// An import matches patients on their NHS number.
+			for _, ident := range identifiers(e.res) {
+				if strings.HasPrefix(ident, NHSNumberSystem+"|") {
+					e.cond = "identifier=" + url.QueryEscape(ident)
+				}
+			}
+		}
+		if e.cond != "" {
+			found, err := s.conditional(ctx, p, t, e.cond)
+			if err != nil {
+				if err := refuse(e, err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if len(found) == 1 {
+				e.match = &found[0]
+				e.id = found[0].Record.RecordID()
+			}
+		}
+		if e.fullURL != "" {
+			targets[e.fullURL] = t.name + "/" + e.id
+		}
+	}
+	// Resolve references to other entries, then make the records.
+	for _, e := range plan {
+		if e.err != nil || e.res == nil || e.method == "DELETE" {
+			continue
+		}
+		if err := resolve(e.res, targets); err != nil {
+			if err := refuse(e, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if e.method == "PUT" {
+			if bid, _ := e.res["id"].(string); bid != e.id {
+				if err := refuse(e, haven.Invalid("resource.id", "is %s but the request is for %s", quoteShort(bid), quoteShort(e.id))); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if e.match != nil && !o.keepIDs {
+			continue // a conditional create that found its match writes nothing
+		}
+		rec, err := toRecord(e.t, e.res, e.id)
+		if err != nil {
+			if err := refuse(e, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		e.rec = rec
+	}
+	return plan, nil
+}
+
+// resolve rewrites references to other entries of the Bundle (by fullUrl,
+// usually urn:uuid:...) to the Type/id they were given. A urn:uuid
+// reference to no entry of the Bundle cannot be resolved.
+func resolve(v any, targets map[string]string) error {
+	switch x := v.(type) {
+	case object:
+		for k, c := range x {
+			if ref, ok := c.(string); ok && k == "reference" {
+				if to, ok := targets[ref]; ok {
+					x[k] = to
+				} else if strings.HasPrefix(ref, "urn:uuid:") {
+					return haven.Invalid("resource", "references %s, which is no entry of this Bundle", quoteShort(ref))
+				}
+				continue
+			}
+			if err := resolve(c, targets); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, c := range x {
+			if err := resolve(c, targets); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// order is the order FHIR processes a transaction in: deletes, then
+// creates (people before what is about them), then updates.
+func order(plan []*entry) []*entry {
+	rank := func(e *entry) int {
+		switch {
+		case e.method == "DELETE":
+			return 0
+		case e.method == "POST" && e.t.kind == haven.KindPerson:
+			return 1
+		case e.method == "POST" && e.t.subject == "":
+			return 2
+		case e.method == "POST":
+			return 3
+		}
+		return 4
+	}
+	out := slices.Clone(plan)
+	slices.SortStableFunc(out, func(a, b *entry) int { return rank(a) - rank(b) })
+	return out
+}
+
+// op is the record-service write of a planned entry; ok is false when the
+// entry writes nothing (a conditional create that matched).
+func (e *entry) op(put bool) (care.Op, bool) {
+	switch {
+	case e.method == "DELETE":
+		return care.Op{Method: care.OpDelete, Kind: e.t.kind, ID: e.id}, true
+	case put:
+		return care.Op{Method: care.OpPut, Record: e.rec}, true
+	case e.match != nil:
+		return care.Op{}, false
+	case e.method == "POST":
+		return care.Op{Method: care.OpCreate, Record: e.rec}, true
+	}
+	return care.Op{Method: care.OpUpdate, Record: e.rec, Expect: e.expect}, true
+}
+
+// parseETag reads W/"N" or "N".
+func parseETag(v string) (int64, bool) {
+	v = strings.Trim(strings.TrimPrefix(strings.TrimSpace(v), "W/"), `"`)
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n > 0
+}
+
+// Bundle answers POST /fhir with a batch or transaction Bundle. A
+// transaction is all or nothing: one refused entry refuses the Bundle, and
+// the OperationOutcome names the entry. A batch applies each entry on its
+// own and reports each.
+func (s *Server) Bundle(w http.ResponseWriter, r *http.Request) {
+	p, b, ok := s.begin(w, r, true)
+	if !ok {
+		return
+	}
+	bundle, entries, err := decodeBundle(b, "transaction", "batch")
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	batch := bundle["type"] == "batch"
+	plan, err := s.plan(r.Context(), p, entries, planOptions{skipRefused: batch})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	resp := Bundle{ResourceType: "Bundle", Type: "transaction-response"}
+	if batch {
+		resp.Type = "batch-response"
+	}
+	resp.Entry = make([]BundleEntry, len(plan))
+	if batch {
+		for _, e := range plan {
+			if e.err == nil {
+				var applied []care.Applied
+				if op, ok := e.op(false); ok {
+					applied, e.err = s.care.Apply(r.Context(), p, []care.Op{op})
+				}
+				if e.err == nil {
+					resp.Entry[e.index] = s.entryResponse(e, applied)
+					continue
+				}
+			}
+			resp.Entry[e.index] = BundleEntry{Response: errorResponse(e.err)}
+		}
+		writeResource(w, http.StatusOK, resp)
+		return
+	}
+	var ops []care.Op
+	var writing []*entry
+	for _, e := range order(plan) {
+		if op, ok := e.op(false); ok {
+			ops = append(ops, op)
+			writing = append(writing, e)
+		}
+	}
+	applied, err := s.care.Apply(r.Context(), p, ops)
+	if err != nil {
+		var oe *care.OpError
+		if errors.As(err, &oe) {
+			err = entryError(writing[oe.Index].index, oe.Err)
+		}
+		s.fail(w, err)
+		return
+	}
+	for i, e := range writing {
+		resp.Entry[e.index] = s.entryResponse(e, applied[i:i+1])
+	}
+	for _, e := range plan {
+		if resp.Entry[e.index].Response == nil {
+			resp.Entry[e.index] = s.entryResponse(e, nil)
+		}
+	}
+	writeResource(w, http.StatusOK, resp)
+}
+
+// entryResponse is the response entry of an applied (or matched) entry.
+func (s *Server) entryResponse(e *entry, applied []care.Applied) BundleEntry {
+	if e.method == "DELETE" {
+		return BundleEntry{Response: &BundleResponse{Status: "204 No Content"}}
+	}
+	var f care.Found
+	status := "201 Created"
+	switch {
+	case len(applied) == 1:
+		f = care.Found{Record: e.rec, Meta: applied[0].Meta}
+		if e.method == "PUT" {
+			status = "200 OK"
+		}
+	case e.match != nil:
+		f, status = *e.match, "200 OK"
+	}
+	out := BundleEntry{FullURL: s.origin + "/fhir/" + e.t.name + "/" + e.id}
+	if res, err := render(f); err == nil {
+		out.Resource = res
+	}
+	loc := e.t.name + "/" + e.id + "/_history/" + strconv.FormatInt(f.Meta.Version, 10)
+	out.Response = &BundleResponse{Status: status, Location: loc, Etag: `W/"` + strconv.FormatInt(f.Meta.Version, 10) + `"`, LastModified: f.Meta.Updated}
+	return out
+}
+
+// errorResponse is a batch entry's failure: its status and outcome.
+func errorResponse(err error) *BundleResponse {
+	pr := classify(err)
+	return &BundleResponse{Status: strconv.Itoa(pr.status) + " " + http.StatusText(pr.status), Outcome: pr.outcome()}
+}

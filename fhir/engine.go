@@ -1,0 +1,262 @@
+package fhir
+
+// The RESTful interactions on every type Haven serves: read, vread,
+// create (and conditional create), update with If-Match, delete, history
+// and search. Each goes through the record service, so policy, the guard
+// and the audit log see every one exactly as they see the web pages.
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/care"
+)
+
+// typeFrom resolves the {type} of a request path, answering 404 itself for
+// types Haven does not serve.
+func (s *Server) typeFrom(w http.ResponseWriter, r *http.Request) (*typeInfo, bool) {
+	name := r.PathValue("type")
+	t, ok := types[name]
+	if !ok {
+		s.fail(w, unknownType(name))
+		return nil, false
+	}
+	return t, true
+}
+
+// fail answers with the OperationOutcome for err.
+func (s *Server) fail(w http.ResponseWriter, err error) { outcome(w, s.log, err) }
+
+// begin is the common start of a request: FHIR JSON accepted, a valid
+// token, and (for writes) a FHIR JSON body.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, withBody bool) (haven.Principal, []byte, bool) {
+	if !acceptable(w, r) {
+		return haven.Principal{}, nil, false
+	}
+	var b []byte
+	if withBody {
+		var ok bool
+		if b, ok = body(w, r); !ok {
+			return haven.Principal{}, nil, false
+		}
+	}
+	p, ok := s.principal(w, r)
+	return p, b, ok
+}
+
+// get reads a resource of type t by id, from whichever of t's kinds holds
+// it.
+func (s *Server) get(ctx context.Context, p haven.Principal, t *typeInfo, id string) (care.Found, error) {
+	rec, m, err := s.care.Get(ctx, p, t.kind, id)
+	for _, k := range t.alsoKinds {
+		if !errors.Is(err, haven.ErrNotFound) {
+			break
+		}
+		rec, m, err = s.care.Get(ctx, p, k, id)
+	}
+	return care.Found{Record: rec, Meta: m}, err
+}
+
+// answer writes one resource with its ETag, Last-Modified and, for writes,
+// Location.
+func (s *Server) answer(w http.ResponseWriter, f care.Found, status int) {
+	res, err := render(f)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	setMeta(w, f.Meta)
+	if status == http.StatusCreated || status == http.StatusOK && w.Header().Get("Location") == "" && f.Meta.Version > 0 {
+		w.Header().Set("Content-Location", s.origin+"/fhir/"+res["resourceType"].(string)+"/"+f.Record.RecordID()+"/_history/"+strconv.FormatInt(f.Meta.Version, 10))
+	}
+	if status == http.StatusCreated {
+		w.Header().Set("Location", w.Header().Get("Content-Location"))
+	}
+	writeResource(w, status, res)
+}
+
+// Read answers GET /fhir/{type}/{id}.
+func (s *Server) Read(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.typeFrom(w, r)
+	if !ok {
+		return
+	}
+	p, _, ok := s.begin(w, r, false)
+	if !ok {
+		return
+	}
+	f, err := s.get(r.Context(), p, t, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.answer(w, f, http.StatusOK)
+}
+
+// resourceFromBody decodes a write's body as a resource of type t.
+func resourceFromBody(t *typeInfo, b []byte) (object, error) {
+	res, err := decodeObject(b, t.name)
+	if err != nil {
+		return nil, err
+	}
+	rt, _ := res["resourceType"].(string)
+	switch {
+	case rt == "":
+		return nil, haven.Invalid(t.name+".resourceType", "is required (%q)", t.name)
+	case rt != t.name:
+		return nil, haven.Invalid(t.name+".resourceType", "is %s but the request is for %s", quoteShort(rt), t.name)
+	}
+	return res, nil
+}
+
+// Create answers POST /fhir/{type}. The id is Haven's. With If-None-Exist
+// (an identifier search: for Patient, the NHS number), an existing match
+// is returned instead of creating a second record.
+func (s *Server) Create(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.typeFrom(w, r)
+	if !ok {
+		return
+	}
+	p, b, ok := s.begin(w, r, true)
+	if !ok {
+		return
+	}
+	res, err := resourceFromBody(t, b)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if cond := r.Header.Get("If-None-Exist"); cond != "" {
+		found, err := s.conditional(r.Context(), p, t, cond)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		if len(found) == 1 {
+			s.answer(w, found[0], http.StatusOK)
+			return
+		}
+	}
+	rec, err := toRecord(t, res, care.NewID())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	applied, err := s.care.Apply(r.Context(), p, []care.Op{{Method: care.OpCreate, Record: rec}})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.answer(w, care.Found{Record: rec, Meta: applied[0].Meta}, http.StatusCreated)
+}
+
+// conditional resolves an If-None-Exist or conditional search: identifier
+// =system|value. It returns the matches; more than one is 412.
+func (s *Server) conditional(ctx context.Context, p haven.Principal, t *typeInfo, cond string) ([]care.Found, error) {
+	q, err := url.ParseQuery(strings.TrimPrefix(cond, "?"))
+	ident := q.Get("identifier")
+	if err != nil || len(q) != 1 || len(q["identifier"]) != 1 || ident == "" {
+		return nil, haven.Invalid("If-None-Exist", "Haven supports conditional create on one identifier (identifier=system|value); found %s", quoteShort(cond))
+	}
+	var found []care.Found
+	if t.kind == haven.KindPerson {
+		sys, val, ok := strings.Cut(ident, "|")
+		if !ok || sys != NHSNumberSystem {
+			return nil, haven.Invalid("If-None-Exist", "patients are matched on their NHS number: identifier=%s|<number>", NHSNumberSystem)
+		}
+		people, err := s.care.Search(ctx, p, care.Query{NHSNumber: val, Limit: 2})
+		if err != nil {
+			return nil, err
+		}
+		for _, person := range people {
+			f, err := s.get(ctx, p, t, person.ID)
+			if err != nil {
+				return nil, err
+			}
+			found = append(found, f)
+		}
+	} else if found, err = s.care.FindByIdentifier(ctx, p, t.kind, ident, 2); err != nil {
+		return nil, err
+	}
+	if len(found) > 1 {
+		return nil, &preconditionError{"more than one " + t.name + " matches " + ident}
+	}
+	return found, nil
+}
+
+// preconditionError is a conditional interaction that matched more than
+// one resource (412).
+type preconditionError struct{ reason string }
+
+func (e *preconditionError) Error() string { return e.reason }
+
+// Update answers PUT /fhir/{type}/{id}, which must carry If-Match with the
+// version it replaces: a lost update in a care record can hide a change
+// someone else made for a reason. Creating through PUT is not supported:
+// Haven chooses ids.
+func (s *Server) Update(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.typeFrom(w, r)
+	if !ok {
+		return
+	}
+	p, b, ok := s.begin(w, r, true)
+	if !ok {
+		return
+	}
+	version, ok := ifMatch(r)
+	if !ok {
+		writeOutcome(w, http.StatusPreconditionRequired, "required", `send If-Match with the version you read (ETag W/"N")`)
+		return
+	}
+	id := r.PathValue("id")
+	res, err := resourceFromBody(t, b)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if bid, _ := res["id"].(string); bid != id {
+		s.fail(w, haven.Invalid(t.name+".id", "is %s but the request is for %s; a resource's id cannot change", quoteShort(bid), quoteShort(id)))
+		return
+	}
+	rec, err := toRecord(t, res, id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	applied, err := s.care.Apply(r.Context(), p, []care.Op{{Method: care.OpUpdate, Record: rec, Expect: version}})
+	if errors.Is(err, haven.ErrConflict) {
+		writeOutcome(w, http.StatusPreconditionFailed, "conflict", "the "+t.name+" has changed since version "+strconv.FormatInt(version, 10)+"; read it again")
+		return
+	} else if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.answer(w, care.Found{Record: rec, Meta: applied[0].Meta}, http.StatusOK)
+}
+
+// Delete answers DELETE /fhir/{type}/{id}. People are not deleted: erasing
+// a person is a decision for the organisation, made in the console.
+func (s *Server) Delete(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.typeFrom(w, r)
+	if !ok {
+		return
+	}
+	p, _, ok := s.begin(w, r, false)
+	if !ok {
+		return
+	}
+	if t.kind == haven.KindPerson {
+		s.fail(w, &ruleError{"business-rule", "a Patient cannot be deleted through the API: erasing a person's record is done by the organisation in Haven's console (haven admin erase)"})
+		return
+	}
+	if _, err := s.care.Apply(r.Context(), p, []care.Op{{Method: care.OpDelete, Kind: t.kind, ID: r.PathValue("id")}}); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

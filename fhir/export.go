@@ -1,0 +1,435 @@
+package fhir
+
+// Bulk Data $export (SMART Bulk Data Access, asynchronous request pattern):
+// a kick-off answered 202 with a status URL, a status URL polled until the
+// NDJSON files are ready, and the files, each fetched with the same
+// client's token. Every person exported is read through the record
+// service, so each is an audit entry and counts against the client's
+// hourly budget: an export cannot take more people than reading them one
+// by one could. The files are kept in memory only, never on disk, and
+// are gone after an hour or when the client deletes the job.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/auth/smart"
+	"github.com/havencare/haven/care"
+)
+
+// exportLife is how long a finished export's files are kept.
+const exportLife = time.Hour
+
+// maxExportsPerClient bounds the exports a client may have at once.
+const maxExportsPerClient = 2
+
+// exportJob is one $export request.
+type exportJob struct {
+	id      string
+	owner   string // the API client's principal id
+	tenant  string
+	request string
+	started time.Time
+
+	mu       sync.Mutex
+	done     bool
+	finished time.Time
+	people   int
+	err      error
+	files    map[string]*bytes.Buffer // by type
+	counts   map[string]int
+	cancel   context.CancelFunc
+}
+
+type exports struct {
+	mu   sync.Mutex
+	jobs map[string]*exportJob
+}
+
+// exportableTypes are the types an export may hold: everything Haven
+// serves.
+func exportableTypes() []string {
+	var out []string
+	for name := range types {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// exportScopes checks that the token names every exported type in a read
+// and search scope of its own. A wildcard (system/*.rs) lets a client read
+// and search, but not take everything at once: a bulk export is granted
+// deliberately, type by type.
+func exportScopes(scopes []string, typeNames []string) error {
+	var explicit []string
+	for _, sc := range scopes {
+		if !strings.HasPrefix(sc, "system/*.") {
+			explicit = append(explicit, sc)
+		}
+	}
+	var missing []string
+	for _, t := range typeNames {
+		if !smart.Permits(explicit, t, "rs") {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return &forbiddenError{"a bulk export needs a read and search scope naming each type it exports (wildcards do not count); missing: system/" + strings.Join(missing, ".rs system/") + ".rs"}
+	}
+	return nil
+}
+
+// forbiddenError is a refusal the API itself makes (403).
+type forbiddenError struct{ reason string }
+
+func (e *forbiddenError) Error() string { return e.reason }
+
+// ExportKickOff answers GET /fhir/$export and GET /fhir/Patient/$export.
+func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
+	p, _, ok := s.begin(w, r, false)
+	if !ok {
+		return
+	}
+	if !strings.Contains(r.Header.Get("Prefer"), "respond-async") {
+		writeOutcome(w, http.StatusBadRequest, "invalid", "a bulk export is asynchronous: send Prefer: respond-async")
+		return
+	}
+	q := r.URL.Query()
+	for name := range q {
+		if name != "_type" && name != "_outputFormat" && name != "_since" {
+			writeOutcome(w, http.StatusBadRequest, "not-supported", "unsupported export parameter "+quoteShort(name)+"; Haven supports _type, _since and _outputFormat")
+			return
+		}
+	}
+	switch f := q.Get("_outputFormat"); f {
+	case "", "application/fhir+ndjson", "application/ndjson", "ndjson":
+	default:
+		writeOutcome(w, http.StatusBadRequest, "not-supported", "Haven exports NDJSON only (_outputFormat=application/fhir+ndjson)")
+		return
+	}
+	var since time.Time
+	if v := q.Get("_since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeOutcome(w, http.StatusBadRequest, "invalid", "_since must be an instant (e.g. 2026-01-01T00:00:00Z)")
+			return
+		}
+		since = t
+	}
+	typeNames := exportableTypes()
+	if v := q.Get("_type"); v != "" {
+		typeNames = nil
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			if _, ok := types[t]; !ok {
+				s.fail(w, unknownType(t))
+				return
+			}
+			if !slices.Contains(typeNames, t) {
+				typeNames = append(typeNames, t)
+			}
+		}
+	} else {
+		// Without _type, the types the token may export.
+		var allowed []string
+		for _, t := range typeNames {
+			if exportScopes(p.Scopes, []string{t}) == nil {
+				allowed = append(allowed, t)
+			}
+		}
+		typeNames = allowed
+		if len(typeNames) == 0 {
+			typeNames = []string{"Patient"} // so that the refusal names what is needed
+		}
+	}
+	if err := exportScopes(p.Scopes, typeNames); err != nil {
+		writeOutcome(w, http.StatusForbidden, "forbidden", err.Error())
+		return
+	}
+	job, err := s.startExport(p, typeNames, since, s.origin+r.URL.RequestURI())
+	if err != nil {
+		writeOutcome(w, http.StatusTooManyRequests, "throttled", err.Error())
+		return
+	}
+	w.Header().Set("Content-Location", s.origin+"/fhir/$export-status/"+job.id)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// startExport registers a job and runs it in the background.
+func (s *Server) startExport(p haven.Principal, typeNames []string, since time.Time, request string) (*exportJob, error) {
+	s.exports.mu.Lock()
+	defer s.exports.mu.Unlock()
+	if s.exports.jobs == nil {
+		s.exports.jobs = map[string]*exportJob{}
+	}
+	now := time.Now()
+	n := 0
+	for id, j := range s.exports.jobs {
+		j.mu.Lock()
+		expired := j.done && now.Sub(j.finished) > exportLife
+		j.mu.Unlock()
+		if expired {
+			delete(s.exports.jobs, id)
+			continue
+		}
+		if j.owner == p.ID {
+			n++
+		}
+	}
+	if n >= maxExportsPerClient {
+		return nil, errors.New("this client already has " + strconv.Itoa(n) + " exports; delete one (DELETE its status URL) or wait an hour")
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	ctx, cancel := context.WithCancel(context.Background())
+	job := &exportJob{id: hex.EncodeToString(b[:]), owner: p.ID, tenant: p.TenantID, request: request, started: now,
+		files: map[string]*bytes.Buffer{}, counts: map[string]int{}, cancel: cancel}
+	s.exports.jobs[job.id] = job
+	p.Purpose = "bulk export " + job.id
+	go s.runExport(ctx, job, p, typeNames, since)
+	return job, nil
+}
+
+// runExport reads everything the job asks for, person by person.
+func (s *Server) runExport(ctx context.Context, job *exportJob, p haven.Principal, typeNames []string, since time.Time) {
+	err := s.export(ctx, job, p, typeNames, since)
+	job.mu.Lock()
+	job.done, job.err, job.finished = true, err, time.Now()
+	job.mu.Unlock()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Warn("bulk export stopped", "job", job.id, "client", p.ID, "err", err)
+	}
+}
+
+func (s *Server) export(ctx context.Context, job *exportJob, p haven.Principal, typeNames []string, since time.Time) error {
+	var personKinds, orgKinds []haven.Kind
+	for _, name := range typeNames {
+		t := types[name]
+		if t.subject == "" {
+			orgKinds = append(orgKinds, append([]haven.Kind{t.kind}, t.alsoKinds...)...)
+		} else {
+			personKinds = append(personKinds, t.kind)
+		}
+	}
+	write := func(f care.Found) error {
+		if !since.IsZero() {
+			if t, err := time.Parse(time.RFC3339Nano, f.Meta.Updated); err == nil && t.Before(since) {
+				return nil
+			}
+		}
+		res, err := render(f)
+		if err != nil {
+			return err
+		}
+		line, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		typ := res["resourceType"].(string)
+		job.mu.Lock()
+		defer job.mu.Unlock()
+		buf := job.files[typ]
+		if buf == nil {
+			buf = &bytes.Buffer{}
+			job.files[typ] = buf
+		}
+		buf.Write(line)
+		buf.WriteByte('\n')
+		job.counts[typ]++
+		return nil
+	}
+	for _, k := range orgKinds {
+		after := ""
+		for {
+			page, err := s.care.ListFound(ctx, p, k, after, care.MaxListResults)
+			if err != nil {
+				return err
+			}
+			for _, f := range page {
+				if err := write(f); err != nil {
+					return err
+				}
+			}
+			if len(page) < care.MaxListResults {
+				break
+			}
+			after = page[len(page)-1].Record.RecordID()
+		}
+	}
+	if len(personKinds) == 0 {
+		return nil
+	}
+	// People are listed by id, a page at a time, and each person's
+	// records read as one unit: one audit entry per person.
+	wantPerson := slices.Contains(personKinds, haven.KindPerson)
+	kinds := personKinds
+	if !wantPerson {
+		kinds = append([]haven.Kind{haven.KindPerson}, personKinds...)
+	}
+	after := ""
+	for {
+		people, err := s.care.ListFound(ctx, p, haven.KindPerson, after, care.MaxListResults)
+		if err != nil {
+			return err
+		}
+		for _, person := range people {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if pr, ok := person.Record.(*haven.Person); ok && pr.Canary {
+				// A canary is a decoy, not a person: no legitimate
+				// workflow reads one, and an export leaves it out.
+				// What a stolen export client can take is bounded by
+				// its hourly budget instead.
+				continue
+			}
+			found, err := s.care.Compartment(ctx, p, person.Record.RecordID(), kinds...)
+			if errors.Is(err, haven.ErrNotFound) {
+				continue // erased since it was listed
+			} else if err != nil {
+				return err
+			}
+			for _, f := range found {
+				if f.Record.Kind() == haven.KindPerson && !wantPerson {
+					continue
+				}
+				if err := write(f); err != nil {
+					return err
+				}
+			}
+			job.mu.Lock()
+			job.people++
+			job.mu.Unlock()
+		}
+		if len(people) < care.MaxListResults {
+			return nil
+		}
+		after = people[len(people)-1].Record.RecordID()
+	}
+}
+
+// job finds the caller's job; another client's is not found.
+func (s *Server) job(p haven.Principal, id string) *exportJob {
+	s.exports.mu.Lock()
+	defer s.exports.mu.Unlock()
+	j := s.exports.jobs[id]
+	if j == nil || j.owner != p.ID || j.tenant != p.TenantID {
+		return nil
+	}
+	return j
+}
+
+// ExportStatus answers GET /fhir/$export-status/{job}.
+func (s *Server) ExportStatus(w http.ResponseWriter, r *http.Request) {
+	p, _, ok := s.begin(w, r, false)
+	if !ok {
+		return
+	}
+	j := s.job(p, r.PathValue("job"))
+	if j == nil {
+		writeOutcome(w, http.StatusNotFound, "not-found", "no such export")
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.done {
+		w.Header().Set("X-Progress", strconv.Itoa(j.people)+" people exported")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	if j.err != nil {
+		pr := classify(j.err)
+		if pr.status >= 500 {
+			pr.diagnostics = "the export failed; start a new one"
+		} else {
+			pr.diagnostics = "the export stopped: " + pr.diagnostics
+		}
+		writeResource(w, pr.status, pr.outcome())
+		return
+	}
+	type output struct {
+		Type  string `json:"type"`
+		URL   string `json:"url"`
+		Count int    `json:"count"`
+	}
+	manifest := struct {
+		TransactionTime     string   `json:"transactionTime"`
+		Request             string   `json:"request"`
+		RequiresAccessToken bool     `json:"requiresAccessToken"`
+		Output              []output `json:"output"`
+		Error               []output `json:"error"`
+	}{TransactionTime: j.started.UTC().Format(time.RFC3339Nano), Request: j.request, RequiresAccessToken: true, Output: []output{}, Error: []output{}}
+	names := make([]string, 0, len(j.files))
+	for t := range j.files {
+		names = append(names, t)
+	}
+	slices.Sort(names)
+	for _, t := range names {
+		manifest.Output = append(manifest.Output, output{Type: t, URL: s.origin + "/fhir/$export-file/" + j.id + "." + t + ".ndjson", Count: j.counts[t]})
+	}
+	w.Header().Set("Expires", j.finished.Add(exportLife).UTC().Format(http.TimeFormat))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(manifest)
+}
+
+// ExportDelete answers DELETE /fhir/$export-status/{job}: the export is
+// cancelled, or its files discarded.
+func (s *Server) ExportDelete(w http.ResponseWriter, r *http.Request) {
+	p, _, ok := s.begin(w, r, false)
+	if !ok {
+		return
+	}
+	j := s.job(p, r.PathValue("job"))
+	if j == nil {
+		writeOutcome(w, http.StatusNotFound, "not-found", "no such export")
+		return
+	}
+	j.cancel()
+	s.exports.mu.Lock()
+	delete(s.exports.jobs, j.id)
+	s.exports.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// ExportFile answers GET /fhir/$export-file/{job}.{type}.ndjson.
+func (s *Server) ExportFile(w http.ResponseWriter, r *http.Request) {
+	p, _, ok := s.begin(w, r, false)
+	if !ok {
+		return
+	}
+	name, isNDJSON := strings.CutSuffix(r.PathValue("file"), ".ndjson")
+	id, typ, _ := strings.Cut(name, ".")
+	j := s.job(p, id)
+	if j == nil || !isNDJSON {
+		writeOutcome(w, http.StatusNotFound, "not-found", "no such export file")
+		return
+	}
+	j.mu.Lock()
+	buf := j.files[typ]
+	var data []byte
+	if j.done && buf != nil {
+		data = slices.Clone(buf.Bytes())
+	}
+	j.mu.Unlock()
+	if data == nil {
+		writeOutcome(w, http.StatusNotFound, "not-found", "no such export file")
+		return
+	}
+	w.Header().Set("Content-Type", "application/fhir+ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(data)
+}

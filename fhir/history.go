@@ -1,0 +1,89 @@
+package fhir
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/havencare/haven/care"
+)
+
+// VRead answers GET /fhir/{type}/{id}/_history/{version}.
+func (s *Server) VRead(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.typeFrom(w, r)
+	if !ok {
+		return
+	}
+	p, _, ok := s.begin(w, r, false)
+	if !ok {
+		return
+	}
+	n, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
+	if err != nil || n < 1 {
+		writeOutcome(w, http.StatusBadRequest, "invalid", "a version is a whole number from 1")
+		return
+	}
+	v, err := s.care.VersionOf(r.Context(), p, t.kind, r.PathValue("id"), n)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if v.Deleted {
+		setMeta(w, v.Meta)
+		writeOutcome(w, http.StatusGone, "deleted", t.name+" "+r.PathValue("id")+" was deleted at version "+strconv.FormatInt(n, 10))
+		return
+	}
+	s.answer(w, v.Found, http.StatusOK)
+}
+
+// History answers GET /fhir/{type}/{id}/_history: the versions Haven kept,
+// newest first.
+func (s *Server) History(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.typeFrom(w, r)
+	if !ok {
+		return
+	}
+	p, _, ok := s.begin(w, r, false)
+	if !ok {
+		return
+	}
+	count := care.MaxListResults
+	if c := r.URL.Query().Get("_count"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 1 {
+			writeOutcome(w, http.StatusBadRequest, "invalid", "_count must be a whole number of at least 1")
+			return
+		}
+		count = min(n, care.MaxListResults)
+	}
+	id := r.PathValue("id")
+	vs, err := s.care.History(r.Context(), p, t.kind, id, count)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	n := len(vs)
+	b := Bundle{ResourceType: "Bundle", Type: "history", Total: &n,
+		Link: []BundleLink{{Relation: "self", URL: s.origin + "/fhir/" + t.name + "/" + id + "/_history"}}}
+	for i, v := range vs {
+		e := BundleEntry{FullURL: s.origin + "/fhir/" + t.name + "/" + id,
+			Response: &BundleResponse{Status: "200 OK", Etag: `W/"` + strconv.FormatInt(v.Meta.Version, 10) + `"`, LastModified: v.Meta.Updated}}
+		method := "PUT"
+		switch {
+		case v.Deleted:
+			method, e.Response.Status = "DELETE", "204 No Content"
+		case i == len(vs)-1 && v.Meta.Version == 1:
+			method, e.Response.Status = "POST", "201 Created"
+		}
+		e.Request = &BundleRequest{Method: method, URL: t.name + "/" + id}
+		if v.Record != nil {
+			res, err := render(v.Found)
+			if err != nil {
+				s.fail(w, err)
+				return
+			}
+			e.Resource = res
+		}
+		b.Entry = append(b.Entry, e)
+	}
+	writeResource(w, http.StatusOK, b)
+}

@@ -1,0 +1,318 @@
+package fhir
+
+// Import: FHIR Bundles (transaction, batch or collection) and NDJSON into
+// one care organisation, through the same record service, policy and
+// audit log as the API. Ids are kept where the source gives UUIDs, and
+// patients are matched on their NHS number, so that importing the same
+// files again finds what it wrote: nothing is copied twice and unchanged
+// records get no new version.
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/care"
+)
+
+// Importer loads FHIR data into a tenant as one principal (the console's
+// system principal for `haven import`).
+type Importer struct {
+	s *Server
+	p haven.Principal
+	// SyntheticNHSNumbers gives a patient who has no NHS number one from
+	// the NHS's test range (999 000 0000 to 999 999 9999), derived from the
+	// source's id so that a second import gives the same one. For test
+	// and demonstration data only: real patients have real numbers.
+	SyntheticNHSNumbers bool
+
+	mu     sync.Mutex
+	report ImportReport
+}
+
+// ImportReport is what an import did.
+type ImportReport struct {
+	Resources int // entries read
+	Created   int
+	Updated   int
+	Unchanged int
+	Rejected  []Rejection
+	ByType    map[string]*TypeCount
+}
+
+// TypeCount is an import's result for one resource type.
+type TypeCount struct {
+	Created, Updated, Unchanged, Rejected int
+}
+
+// Rejection is one resource an import left behind, and why.
+type Rejection struct {
+	Source string // file and entry
+	Type   string
+	Reason string
+}
+
+var entryPrefix = regexp.MustCompile(`^Bundle\.entry\[\d+\](: |\.)`)
+
+// NewImporter returns an importer writing as p through the record service.
+func NewImporter(c *care.Service, p haven.Principal, log *slog.Logger) *Importer {
+	return &Importer{s: &Server{care: c, log: log}, p: p, report: ImportReport{ByType: map[string]*TypeCount{}}}
+}
+
+// Report returns the totals so far.
+func (im *Importer) Report() ImportReport {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	r := im.report
+	r.Rejected = slices.Clone(r.Rejected)
+	r.ByType = map[string]*TypeCount{}
+	for k, v := range im.report.ByType {
+		c := *v
+		r.ByType[k] = &c
+	}
+	return r
+}
+
+func (im *Importer) count(typ string) *TypeCount {
+	c := im.report.ByType[typ]
+	if c == nil {
+		c = &TypeCount{}
+		im.report.ByType[typ] = c
+	}
+	return c
+}
+
+func (im *Importer) reject(source, typ string, err error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if typ == "" {
+		typ = "(unknown)"
+	}
+	// The source names the entry; the reason need not.
+	reason := entryPrefix.ReplaceAllString(err.Error(), "")
+	if pr := classify(err); pr.status >= 500 {
+		reason = "Haven could not store it: " + err.Error()
+	}
+	im.report.Rejected = append(im.report.Rejected, Rejection{Source: source, Type: typ, Reason: reason})
+	im.count(typ).Rejected++
+}
+
+// Bundle imports one Bundle. Its entries are written as one unit; an entry
+// Haven refuses (a type it does not keep, an invalid resource, one that
+// references a refused entry) is reported and left out, and the rest is
+// written. It returns the number of entries read.
+func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int, error) {
+	bundle, entries, err := decodeBundle(body, "transaction", "batch", "collection", "searchset")
+	if err != nil {
+		return 0, err
+	}
+	if bundle["type"] == "collection" || bundle["type"] == "searchset" {
+		// A collection's entries carry no request: each is a create.
+		for _, e := range entries {
+			if eo, ok := e.(object); ok {
+				if _, has := eo["request"]; !has {
+					rt, _ := at(eo, "resource.resourceType").(string)
+					eo["request"] = object{"method": "POST", "url": rt}
+				}
+			}
+		}
+	}
+	im.mu.Lock()
+	im.report.Resources += len(entries)
+	im.mu.Unlock()
+	if im.SyntheticNHSNumbers {
+		for _, e := range entries {
+			if res, ok := at(e, "resource").(object); ok && res["resourceType"] == "Patient" {
+				addSyntheticNHSNumber(res, str(object{"e": e}, "e.fullUrl"))
+			}
+		}
+	}
+	plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true})
+	if err != nil {
+		return len(entries), err
+	}
+	im.apply(ctx, source, plan)
+	return len(entries), nil
+}
+
+// apply writes a plan's accepted entries as one unit, leaving out (and
+// reporting) any entry the record service refuses, and what depends on it.
+func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
+	for _, e := range plan {
+		if e.err != nil {
+			im.reject(fmt.Sprintf("%s entry %d", source, e.index), typeName(e), e.err)
+		}
+	}
+	live := order(slices.DeleteFunc(slices.Clone(plan), func(e *entry) bool { return e.err != nil || e.rec == nil }))
+	for len(live) > 0 {
+		ops := make([]care.Op, len(live))
+		for i, e := range live {
+			ops[i], _ = e.op(true)
+		}
+		applied, err := im.s.care.Apply(ctx, im.p, ops)
+		var oe *care.OpError
+		if errors.As(err, &oe) {
+			bad := live[oe.Index]
+			im.reject(fmt.Sprintf("%s entry %d", source, bad.index), bad.t.name, oe.Err)
+			live = slices.Delete(live, oe.Index, oe.Index+1)
+			// What is about a refused patient goes with them.
+			if bad.t.kind == haven.KindPerson {
+				live = slices.DeleteFunc(live, func(e *entry) bool {
+					if e.rec.Subject() == bad.id {
+						im.reject(fmt.Sprintf("%s entry %d", source, e.index), e.t.name, fmt.Errorf("its patient (entry %d) was refused", bad.index))
+						return true
+					}
+					return false
+				})
+			}
+			continue
+		}
+		if err != nil {
+			for _, e := range live {
+				im.reject(fmt.Sprintf("%s entry %d", source, e.index), e.t.name, err)
+			}
+			return
+		}
+		im.mu.Lock()
+		for i, a := range applied {
+			c := im.count(live[i].t.name)
+			switch {
+			case a.Unchanged:
+				c.Unchanged++
+				im.report.Unchanged++
+			case a.Created:
+				c.Created++
+				im.report.Created++
+			default:
+				c.Updated++
+				im.report.Updated++
+			}
+		}
+		im.mu.Unlock()
+		return
+	}
+}
+
+func typeName(e *entry) string {
+	if e.t != nil {
+		return e.t.name
+	}
+	rt, _ := e.res["resourceType"].(string)
+	return rt
+}
+
+// ndjsonBatch is how many NDJSON resources are written as one unit.
+const ndjsonBatch = 200
+
+// NDJSON imports newline-delimited resources, as a Bulk Data export
+// writes them: each keeps its id, and references are to Type/id.
+func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, progress func(int)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxBody)
+	line, first := 0, 1
+	var entries []any
+	run := func() error {
+		if len(entries) == 0 {
+			return nil
+		}
+		im.mu.Lock()
+		im.report.Resources += len(entries)
+		im.mu.Unlock()
+		plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true})
+		if err != nil {
+			return err
+		}
+		for _, e := range plan {
+			e.index += first
+		}
+		im.apply(ctx, source+" line", plan)
+		if progress != nil {
+			progress(len(entries))
+		}
+		entries, first = nil, line+1
+		return nil
+	}
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		res, err := decodeObject([]byte(text), "resource")
+		if err != nil {
+			im.mu.Lock()
+			im.report.Resources++
+			im.mu.Unlock()
+			im.reject(fmt.Sprintf("%s line %d", source, line), "", err)
+			continue
+		}
+		rt, _ := res["resourceType"].(string)
+		id, _ := res["id"].(string)
+		if im.SyntheticNHSNumbers && rt == "Patient" {
+			addSyntheticNHSNumber(res, id)
+		}
+		e := object{"resource": res, "request": object{"method": "POST", "url": rt}}
+		if uuidPattern.MatchString(id) {
+			e["fullUrl"] = "urn:uuid:" + id
+		}
+		entries = append(entries, e)
+		if len(entries) == ndjsonBatch {
+			if err := run(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s line %d: %w", source, line+1, err)
+	}
+	return run()
+}
+
+// addSyntheticNHSNumber gives a Patient without an NHS number one from the
+// test range, derived from seed.
+func addSyntheticNHSNumber(res object, seed string) {
+	for _, ident := range identifiers(res) {
+		if strings.HasPrefix(ident, NHSNumberSystem+"|") {
+			return
+		}
+	}
+	if seed == "" {
+		seed, _ = res["id"].(string)
+	}
+	number := SyntheticNHSNumber(seed)
+	ids, _ := res["identifier"].([]any)
+	res["identifier"] = append(ids, object{"system": NHSNumberSystem, "value": number,
+		"assigner": object{"display": "synthetic test number given by haven import"}})
+}
+
+// SyntheticNHSNumber derives a valid NHS number in the test range (999
+// 000 0000 to 999 999 9999, never issued to patients) from seed.
+func SyntheticNHSNumber(seed string) string {
+	for i := uint32(0); ; i++ {
+		h := sha256.Sum256(binary.BigEndian.AppendUint32([]byte(seed), i))
+		n := binary.BigEndian.Uint64(h[:8]) % 1_000_000
+		base := fmt.Sprintf("999%06d", n)
+		sum := 0
+		for k := 0; k < 9; k++ {
+			sum += int(base[k]-'0') * (10 - k)
+		}
+		check := 11 - sum%11
+		if check == 11 {
+			check = 0
+		}
+		if check == 10 {
+			continue
+		}
+		return base + fmt.Sprint(check)
+	}
+}
