@@ -414,6 +414,12 @@ func render(f care.Found) (object, error) {
 			if same(m, rec, sent, o) {
 				res = o
 			} else {
+				// Changed in Haven: the mapped elements are served as
+				// Haven holds them (a choice element may change form,
+				// so the sent forms go first), the rest as sent.
+				for _, k := range mappedElements[typ] {
+					delete(o, k)
+				}
 				maps.Copy(o, res)
 				res = o
 			}

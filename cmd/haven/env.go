@@ -9,6 +9,7 @@ import (
 	"github.com/havencare/haven/auth/smart"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -18,6 +19,7 @@ import (
 	"github.com/havencare/haven/care"
 	"github.com/havencare/haven/fhir"
 	"github.com/havencare/haven/seal"
+	"github.com/havencare/haven/store"
 	"github.com/havencare/haven/store/postgres"
 	"github.com/havencare/haven/store/sqlite"
 	"github.com/havencare/haven/store/sqlstore"
@@ -121,7 +123,12 @@ func open(ctx context.Context, opt options, create bool) (*app, error) {
 		return nil, err
 	}
 	kr := seal.NewKeyring(a.kms)
-	a.svc = care.New(a.db, kr)
+	st, err := wrapStore(ctx, opt, a.db)
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	a.svc = care.New(st, kr)
 	a.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := a.svc.EnsureSupplierPartition(ctx); err != nil {
 		return nil, err
@@ -138,13 +145,21 @@ func open(ctx context.Context, opt options, create bool) (*app, error) {
 		a.opt.origin = opt.origin
 	}
 	origin := strings.TrimRight(opt.origin, "/")
-	if a.auth, err = auth.New(a.db, kr, auth.Config{Origin: origin, TokenURL: origin + smart.TokenPath}); err != nil {
+	if a.auth, err = auth.New(st, kr, auth.Config{Origin: origin, TokenURL: origin + smart.TokenPath}); err != nil {
 		return nil, err
 	}
 	a.svc.Container = a.auth
 	a.svc.ScopeAllows = fhir.ScopeAllows
 	return a, nil
 }
+
+// Hooks of the benchmark-only build (tag havenbench_unprotected, see
+// unprotected.go). In every other build they change nothing, as
+// TestProtectedBuildHooks checks.
+var (
+	wrapStore   = func(_ context.Context, _ options, s store.Store) (store.Store, error) { return s, nil }
+	checkListen = func(net.Addr) error { return nil }
+)
 
 // openStore opens the configured store: PostgreSQL if a URL is given,
 // else the data directory's SQLite file (created only if create is set).

@@ -112,6 +112,10 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(addr string)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
+	if err := checkListen(ln.Addr()); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{Handler: a.handler(o), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() {
