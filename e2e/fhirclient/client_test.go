@@ -56,7 +56,10 @@ const (
 // scopes are what the main client is allowed and asks for: read and
 // search of everything (for $everything and Bulk Data export), and create
 // and update of the types the script writes.
-var scopes = []string{"system/*.rs", "system/Patient.cu", "system/Condition.cu", "system/Observation.cu"}
+// A bulk export needs each exported type named in a read and search scope
+// of its own (a wildcard lets a client read, not take everything at once).
+var scopes = []string{"system/*.rs", "system/Patient.cu", "system/Condition.cu", "system/Observation.cu",
+	"system/Patient.rs", "system/Condition.rs", "system/Observation.rs"}
 
 // otherScopes are the other tenant's client's: enough to read a patient,
 // were it its own.
