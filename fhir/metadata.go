@@ -13,23 +13,6 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 	if !acceptable(w, r) {
 		return
 	}
-	type param struct {
-		Name          string `json:"name"`
-		Type          string `json:"type"`
-		Documentation string `json:"documentation,omitempty"`
-	}
-	type interaction struct {
-		Code string `json:"code"`
-	}
-	type resource struct {
-		Type              string        `json:"type"`
-		Profile           string        `json:"profile,omitempty"`
-		Interaction       []interaction `json:"interaction"`
-		Versioning        string        `json:"versioning"`
-		UpdateCreate      bool          `json:"updateCreate"`
-		ConditionalCreate bool          `json:"conditionalCreate"`
-		SearchParam       []param       `json:"searchParam"`
-	}
 	cs := map[string]any{
 		"resourceType": "CapabilityStatement",
 		"status":       "active",
@@ -56,21 +39,83 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 					},
 				}},
 			},
-			"resource": []resource{{
-				Type:         "Patient",
-				Profile:      "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient",
-				Interaction:  []interaction{{"read"}, {"create"}, {"update"}, {"search-type"}},
-				Versioning:   "versioned-update",
-				UpdateCreate: false,
-				SearchParam: []param{
-					{"_id", "token", ""},
-					{"identifier", "token", "NHS number, system " + NHSNumberSystem},
-					{"family", "string", "exact match (case and spacing ignored)"},
-					{"birthdate", "date", "exact date"},
-					{"phone", "token", "exact number"},
-				},
-			}},
+			"resource":    capabilityResources(),
+			"interaction": []interaction{{"transaction"}, {"batch"}},
+			"operation": []map[string]string{
+				{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"},
+				{"name": "patient-export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"},
+				{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+			},
 		}},
 	}
 	writeResource(w, http.StatusOK, cs)
+}
+
+type param struct {
+	Name          string `json:"name"`
+	Type          string `json:"type"`
+	Documentation string `json:"documentation,omitempty"`
+}
+
+type interaction struct {
+	Code string `json:"code"`
+}
+
+type capability struct {
+	Type              string        `json:"type"`
+	Profile           string        `json:"profile,omitempty"`
+	Interaction       []interaction `json:"interaction"`
+	Versioning        string        `json:"versioning"`
+	ReadHistory       bool          `json:"readHistory"`
+	UpdateCreate      bool          `json:"updateCreate"`
+	ConditionalCreate bool          `json:"conditionalCreate"`
+	ConditionalDelete string        `json:"conditionalDelete"`
+	SearchInclude     []string      `json:"searchInclude,omitempty"`
+	SearchParam       []param       `json:"searchParam"`
+}
+
+// paramDocs describes each search parameter as Haven answers it.
+var paramDocs = map[string]param{
+	"_id":          {"_id", "token", "the resource's id"},
+	"_count":       {"_count", "number", "results per page (at most 100); next links page on"},
+	"_lastUpdated": {"_lastUpdated", "date", "eq, gt, ge, lt, le"},
+	"_include":     {"_include", "special", "the patient of the matches (Type:patient or Type:subject)"},
+	"_cursor":      {"_cursor", "string", "paging position, as the next link gives it"},
+	"identifier":   {"identifier", "token", "exact system|value, through a blind index"},
+	"family":       {"family", "string", "exact match (case and spacing ignored), through a blind index"},
+	"given":        {"given", "string", "one given name, exact match, through a blind index"},
+	"name":         {"name", "string", "a family or given name, exact match, through a blind index"},
+	"birthdate":    {"birthdate", "date", "exact date"},
+	"phone":        {"phone", "token", "exact number"},
+	"patient":      {"patient", "reference", "the patient the resource is about"},
+	"subject":      {"subject", "reference", "the patient the resource is about"},
+	"date":         {"date", "date", "the resource's clinical date: eq, gt, ge, lt, le"},
+}
+
+// capabilityResources lists every type served, with exactly its
+// interactions and search parameters.
+func capabilityResources() []capability {
+	var out []capability
+	for _, name := range exportableTypes() {
+		t := types[name]
+		c := capability{Type: name, Versioning: "versioned-update", ReadHistory: true, ConditionalDelete: "not-supported",
+			Interaction: []interaction{{"read"}, {"vread"}, {"history-instance"}, {"search-type"}}}
+		if !t.readOnly {
+			c.Interaction = append(c.Interaction, interaction{"create"}, interaction{"update"})
+			if name != "Patient" {
+				c.Interaction = append(c.Interaction, interaction{"delete"})
+			}
+		}
+		c.ConditionalCreate = true
+		if name == "Patient" {
+			c.Profile = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
+		} else if t.subject != "" {
+			c.SearchInclude = []string{name + ":patient", name + ":subject"}
+		}
+		for _, p := range paramsFor(t) {
+			c.SearchParam = append(c.SearchParam, paramDocs[p])
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -131,15 +131,17 @@ func PatientFromPerson(p haven.Person, versionID int64, lastUpdated string) Pati
 // ignores any id in the body: the Person is returned with no ID for the
 // caller to assign, having passed every other check.
 //
-// Decoding is strict. The body is one JSON object of at most
-// MaxPatientBytes, with resourceType "Patient", no repeated keys and no keys
-// that differ from an element's name only in case. Elements Haven does not
-// keep are refused, listed, rather than dropped; so are extensions. Only
-// "id", "meta", "text" (the narrative) and "active": true are accepted and
-// not kept. Of several names, the one official or usual name is kept, else
-// the first with no use; of several addresses, the first home address, else
-// the first with no use. One NHS number, at most one phone number and at
-// most one GP practice are kept; anything more is refused.
+// Decoding is strict about what Haven reads: the body is one JSON object of
+// at most MaxPatientBytes, with resourceType "Patient", no repeated keys and
+// no keys that differ from an element's name only in case, and every
+// element the Person is made from must have the type and codes FHIR says.
+// Elements Haven does not show (other identifiers, extensions, further
+// names and contacts) are not refused: the FHIR layer keeps the whole
+// resource, sealed, inside the record, and serves it back as sent. Of
+// several names, the first official or usual name is the person's, else
+// the first with no use; of several addresses, the first home address,
+// else the first with no use; the first current phone number; the current
+// NHS number, which is required.
 func PersonFromPatient(body []byte, id string) (haven.Person, error) {
 	pt, err := decodePatient(body)
 	if err != nil {
@@ -200,9 +202,6 @@ var (
 	telecomUses    = []string{"home", "work", "temp", "old", "mobile"}
 	addressUses    = []string{"home", "work", "temp", "old", "billing"}
 	genders        = []string{"male", "female", "other", "unknown"}
-	// ukCountries are the values of Address.country that mean the UK, the
-	// only country Haven keeps addresses in.
-	ukCountries = []string{"GB", "GBR", "UK", "United Kingdom", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland"}
 )
 
 // person turns a decoded Patient into a Person, checking what Haven needs.
@@ -445,14 +444,6 @@ func (w *patientKeys) fail(path, format string, args ...any) {
 	if w.err == nil {
 		w.err = haven.Invalid(path, format, args...)
 	}
-}
-
-func (w *patientKeys) listed(paths []string, n int) string {
-	s := strings.Join(paths, ", ")
-	if n > len(paths) {
-		s += fmt.Sprintf(" and %d more", n-len(paths))
-	}
-	return s
 }
 
 // value walks the next value, at path, expected to be JSON for Go type t;
