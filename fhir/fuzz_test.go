@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/havencare/haven"
+	"github.com/havencare/haven/care"
 )
 
 // patientFuzzID is the id every fuzzed body is read for.
@@ -99,4 +100,84 @@ func FuzzPersonFromPatient(f *testing.F) {
 			t.Fatalf("haven.Decode reads the Person differently\n%+v\n%+v", *r.(*haven.Person), p)
 		}
 	})
+}
+
+// FuzzResource feeds any body to the path every write takes: decode, make
+// the record of each type, render it back. Nothing may panic; every refusal
+// is an InvalidError or a ruleError (a 4xx, never a 500); whatever is
+// accepted renders, and renders the same after a second pass.
+//
+//	go test -run '^$' -fuzz FuzzResource -fuzztime 30s ./fhir/
+func FuzzResource(f *testing.F) {
+	f.Add("Patient", []byte(patientGolden))
+	f.Add("Condition", []byte(`{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"code":"1","display":"x"}]}}`))
+	f.Add("Encounter", []byte(`{"resourceType":"Encounter","subject":{"reference":"Patient/p1"},"period":{"start":"2020"}}`))
+	f.Add("Observation", []byte(`{"resourceType":"Observation","subject":{"reference":"Patient/p1"},"code":{"coding":[{"code":"1","display":"x"}]},"effectiveDateTime":"2020-01-01T00:00:00Z","valueQuantity":{"value":1e400}}`))
+	f.Add("Organization", []byte(`{"resourceType":"Organization","name":"x","identifier":[{"system":"s","value":"v"}]}`))
+	f.Fuzz(func(t *testing.T, typ string, body []byte) {
+		ti, ok := types[typ]
+		if !ok {
+			return
+		}
+		res, err := resourceFromBody(ti, body)
+		if err == nil {
+			var rec haven.Record
+			if rec, err = toRecord(ti, res, "r-1"); err == nil {
+				out, err := render(care.Found{Record: rec, Meta: care.Meta{Version: 1, Updated: "2026-01-01T00:00:00.000000Z"}})
+				if err != nil {
+					t.Fatalf("accepted %s does not render: %v", typ, err)
+				}
+				b, _ := json.Marshal(out)
+				if _, err := decodeObject(b, typ); err != nil {
+					t.Fatalf("rendered %s is not one object: %v", typ, err)
+				}
+				return
+			}
+		}
+		if pr := classify(err); pr.status >= 500 || pr.status < 400 {
+			t.Fatalf("%s body refused with %d: %v", typ, pr.status, err)
+		}
+	})
+}
+
+// FuzzBundle decodes any body as a Bundle and plans it (with no record
+// service behind it, conditional entries aside): refusals are 4xx.
+//
+//	go test -run '^$' -fuzz FuzzBundle -fuzztime 30s ./fhir/
+func FuzzBundle(f *testing.F) {
+	f.Add([]byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a","resource":` + patientGolden + `,"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Condition","subject":{"reference":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"},"code":{"text":"x"}},"request":{"method":"POST","url":"Condition"}}]}`))
+	f.Add([]byte(`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"DELETE","url":"Condition/1"}},{"resource":{"resourceType":"Claim"},"request":{"method":"POST","url":"Claim"}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, entries, err := decodeBundle(body, "transaction", "batch")
+		if err == nil {
+			// Entries with ifNoneExist would ask the record service; the
+			// rest is planned entirely from the body.
+			for _, e := range entries {
+				if strings.Contains(jsonString(e), "ifNoneExist") {
+					return
+				}
+			}
+			s := &Server{}
+			var plan []*entry
+			plan, err = s.plan(t.Context(), haven.Principal{}, entries, planOptions{skipRefused: true})
+			if err == nil {
+				for _, e := range plan {
+					if e.err != nil {
+						if pr := classify(e.err); pr.status >= 500 || pr.status < 400 {
+							t.Fatalf("entry refused with %d: %v", pr.status, e.err)
+						}
+					}
+				}
+				return
+			}
+		}
+		if pr := classify(err); pr.status >= 500 || pr.status < 400 {
+			t.Fatalf("Bundle refused with %d: %v", pr.status, err)
+		}
+	})
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
