@@ -233,18 +233,9 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 			switch {
 			case err == nil:
 				olds[i] = &old
-				if old.PersonID != r.PersonID {
-					t[i].personID = old.PersonID
-					if _, _, _, err := f.authorize(policy.WriteRecord, old.PersonID, r.Kind); err != nil {
-						return nil, nil, &OpError{i, err}
-					}
-					return nil, nil, &OpError{i, haven.Invalid("personId", "a record cannot be moved to another person")}
-				}
-				lease, err := f.authorizeWrite(op.Record)
-				if err != nil {
+				if leases[i], err = f.authorizeReplace(old, op.Record, &t[i]); err != nil {
 					return nil, nil, &OpError{i, err}
 				}
-				leases[i] = lease
 				continue
 			case errors.Is(err, haven.ErrNotFound):
 				method = OpCreate
@@ -280,20 +271,9 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 			if err != nil {
 				return nil, nil, &OpError{i, err}
 			}
-			if old.PersonID != r.PersonID {
-				// Judge the request by the record as stored, so a refusal
-				// does not reveal whose it is.
-				t[i].personID = old.PersonID
-				if _, _, _, err := f.authorize(policy.WriteRecord, old.PersonID, r.Kind); err != nil {
-					return nil, nil, &OpError{i, err}
-				}
-				return nil, nil, &OpError{i, haven.Invalid("personId", "a record cannot be moved to another person")}
-			}
-			lease, err := f.authorizeWrite(op.Record)
-			if err != nil {
+			if leases[i], err = f.authorizeReplace(old, op.Record, &t[i]); err != nil {
 				return nil, nil, &OpError{i, err}
 			}
-			leases[i] = lease
 			if old.Version != op.Expect {
 				return nil, nil, &OpError{i, fmt.Errorf("update %s %s: stored version is %d, not %d: %w", r.Kind, r.ID, old.Version, op.Expect, haven.ErrConflict)}
 			}
@@ -315,4 +295,18 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 		}
 	}
 	return leases, olds, nil
+}
+
+// authorizeReplace asks policy whether rec may replace the stored row old.
+// A record cannot move to another person; the request is then judged by
+// the record as stored, so that a refusal does not reveal whose it is.
+func (f *facts) authorizeReplace(old store.Row, rec haven.Record, t *touch) (string, error) {
+	if old.PersonID != subjectOf(rec) {
+		t.personID = old.PersonID
+		if _, _, _, err := f.authorize(policy.WriteRecord, old.PersonID, old.Kind); err != nil {
+			return "", err
+		}
+		return "", haven.Invalid("personId", "a record cannot be moved to another person")
+	}
+	return f.authorizeWrite(rec)
 }

@@ -49,6 +49,17 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, withBody bool) (h
 	return p, b, ok
 }
 
+// typed is begin for the interactions on a type: the type must be one
+// Haven serves.
+func (s *Server) typed(w http.ResponseWriter, r *http.Request, withBody bool) (*typeInfo, haven.Principal, []byte, bool) {
+	t, ok := s.typeFrom(w, r)
+	if !ok {
+		return nil, haven.Principal{}, nil, false
+	}
+	p, b, ok := s.begin(w, r, withBody)
+	return t, p, b, ok
+}
+
 // get reads a resource of type t by id, from whichever of t's kinds holds
 // it.
 func (s *Server) get(ctx context.Context, p haven.Principal, t *typeInfo, id string) (care.Found, error) {
@@ -82,11 +93,7 @@ func (s *Server) answer(w http.ResponseWriter, f care.Found, status int) {
 
 // Read answers GET /fhir/{type}/{id}.
 func (s *Server) Read(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.typeFrom(w, r)
-	if !ok {
-		return
-	}
-	p, _, ok := s.begin(w, r, false)
+	t, p, _, ok := s.typed(w, r, false)
 	if !ok {
 		return
 	}
@@ -118,11 +125,7 @@ func resourceFromBody(t *typeInfo, b []byte) (object, error) {
 // (an identifier search: for Patient, the NHS number), an existing match
 // is returned instead of creating a second record.
 func (s *Server) Create(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.typeFrom(w, r)
-	if !ok {
-		return
-	}
-	p, b, ok := s.begin(w, r, true)
+	t, p, b, ok := s.typed(w, r, true)
 	if !ok {
 		return
 	}
@@ -200,11 +203,7 @@ func (e *preconditionError) Error() string { return e.reason }
 // someone else made for a reason. Creating through PUT is not supported:
 // Haven chooses ids.
 func (s *Server) Update(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.typeFrom(w, r)
-	if !ok {
-		return
-	}
-	p, b, ok := s.begin(w, r, true)
+	t, p, b, ok := s.typed(w, r, true)
 	if !ok {
 		return
 	}
@@ -242,11 +241,7 @@ func (s *Server) Update(w http.ResponseWriter, r *http.Request) {
 // Delete answers DELETE /fhir/{type}/{id}. People are not deleted: erasing
 // a person is a decision for the organisation, made in the console.
 func (s *Server) Delete(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.typeFrom(w, r)
-	if !ok {
-		return
-	}
-	p, _, ok := s.begin(w, r, false)
+	t, p, _, ok := s.typed(w, r, false)
 	if !ok {
 		return
 	}

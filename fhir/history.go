@@ -9,11 +9,7 @@ import (
 
 // VRead answers GET /fhir/{type}/{id}/_history/{version}.
 func (s *Server) VRead(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.typeFrom(w, r)
-	if !ok {
-		return
-	}
-	p, _, ok := s.begin(w, r, false)
+	t, p, _, ok := s.typed(w, r, false)
 	if !ok {
 		return
 	}
@@ -38,11 +34,7 @@ func (s *Server) VRead(w http.ResponseWriter, r *http.Request) {
 // History answers GET /fhir/{type}/{id}/_history: the versions Haven kept,
 // newest first.
 func (s *Server) History(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.typeFrom(w, r)
-	if !ok {
-		return
-	}
-	p, _, ok := s.begin(w, r, false)
+	t, p, _, ok := s.typed(w, r, false)
 	if !ok {
 		return
 	}

@@ -91,11 +91,7 @@ const (
 // reported: refused with 400 under Prefer: handling=strict, and otherwise
 // listed in an OperationOutcome entry of the result.
 func (s *Server) Search(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.typeFrom(w, r)
-	if !ok {
-		return
-	}
-	p, _, ok := s.begin(w, r, false)
+	t, p, _, ok := s.typed(w, r, false)
 	if !ok {
 		return
 	}
