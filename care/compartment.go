@@ -116,11 +116,9 @@ func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind 
 			if err != nil {
 				return nil, err
 			}
-			fl := sealed{row: r}
-			if r.PersonID != "" {
-				if fl.wrapped, err = tx.PersonKey(r.PersonID); err != nil {
-					return nil, err
-				}
+			fl, err := withKey(tx, r)
+			if err != nil {
+				return nil, err
 			}
 			fs = append(fs, fl)
 			ts = append(ts, touch{kind: r.Kind, recordID: r.ID, personID: r.PersonID})

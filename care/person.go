@@ -70,54 +70,15 @@ const MaxSearchResults = 50
 // PersonRecord reads a person's whole record except home-access details.
 // It is one audit entry: the person's record was read.
 func (s *Service) PersonRecord(ctx context.Context, p haven.Principal, personID string) (haven.PersonRecord, error) {
-	var rows []store.Row
-	var wrapped []byte
-	var tk *seal.TenantKey
-	t := []touch{{kind: haven.KindPerson, recordID: personID, personID: personID}}
-	err := s.access(ctx, p, ActionRead, func(tx store.Tx, f *facts) ([]touch, error) {
-		var err error
-		if wrapped, err = tx.PersonKey(personID); err != nil {
-			return t, err
-		}
-		_, lease, _, err := f.authorize(policy.ReadRecord, personID, haven.KindPerson)
-		if err != nil {
-			return t, err
-		}
-		if lease != "" {
-			t[0].purpose = "break-glass lease " + lease
-		}
-		f.read(personID)
-		// The whole record holds only the kinds policy lets p read: a
-		// coordinator's "whole record" is the scheduling part of it.
-		kinds := []haven.Kind{haven.KindPerson}
-		for _, k := range haven.PersonKinds {
-			d, _, _, err := f.decide(policy.ReadRecord, personID, k, "")
-			if err != nil {
-				return nil, err
-			}
-			if d.Allow {
-				kinds = append(kinds, k)
-			}
-		}
-		if rows, err = tx.ListPerson(personID, kinds...); err != nil {
-			return nil, err
-		}
-		if !hasPerson(rows) {
-			return t, haven.ErrNotFound
-		}
-		tk, err = f.key()
-		return t, err
-	})
+	// The whole record holds only the kinds policy lets p read: a
+	// coordinator's "whole record" is the scheduling part of it.
+	found, err := s.Compartment(ctx, p, personID, append([]haven.Kind{haven.KindPerson}, haven.PersonKinds...)...)
 	if err != nil {
 		return haven.PersonRecord{}, err
 	}
 	var pr haven.PersonRecord
-	for _, r := range rows {
-		rec, err := s.open(haven.ScopeOf(p).Tenant(), tk, sealed{row: r, wrapped: wrapped})
-		if err != nil {
-			return haven.PersonRecord{}, err
-		}
-		switch v := rec.(type) {
+	for _, f := range found {
+		switch v := f.Record.(type) {
 		case *haven.Person:
 			pr.Person = *v
 		case *haven.Condition:

@@ -323,11 +323,9 @@ func (s *Service) ListFound(ctx context.Context, p haven.Principal, kind haven.K
 				}
 				f.read(r.PersonID)
 			}
-			fl := sealed{row: r}
-			if r.PersonID != "" {
-				if fl.wrapped, err = tx.PersonKey(r.PersonID); err != nil {
-					return nil, err
-				}
+			fl, err := withKey(tx, r)
+			if err != nil {
+				return nil, err
 			}
 			fs = append(fs, fl)
 			ts = append(ts, touch{kind: r.Kind, recordID: r.ID, personID: r.PersonID})
@@ -421,4 +419,17 @@ func (s *Service) openAll(p haven.Principal, tk *seal.TenantKey, fs []sealed) ([
 		out = append(out, Found{Record: rec, Meta: metaOf(f.row)})
 	}
 	return out, nil
+}
+
+// withKey pairs a fetched row with the wrapped key of its person, if any,
+// so it can be opened after the unit commits.
+func withKey(tx store.Tx, r store.Row) (sealed, error) {
+	fl := sealed{row: r}
+	if r.PersonID != "" {
+		var err error
+		if fl.wrapped, err = tx.PersonKey(r.PersonID); err != nil {
+			return sealed{}, err
+		}
+	}
+	return fl, nil
 }

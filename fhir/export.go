@@ -331,15 +331,25 @@ func (s *Server) job(p haven.Principal, id string) *exportJob {
 	return j
 }
 
-// ExportStatus answers GET /fhir/$export-status/{job}.
-func (s *Server) ExportStatus(w http.ResponseWriter, r *http.Request) {
+// ownJob authenticates the request and finds the caller's job named in
+// the path, answering 404 itself for any other.
+func (s *Server) ownJob(w http.ResponseWriter, r *http.Request) (*exportJob, bool) {
 	p, _, ok := s.begin(w, r, false)
 	if !ok {
-		return
+		return nil, false
 	}
 	j := s.job(p, r.PathValue("job"))
 	if j == nil {
 		writeOutcome(w, http.StatusNotFound, "not-found", "no such export")
+		return nil, false
+	}
+	return j, true
+}
+
+// ExportStatus answers GET /fhir/$export-status/{job}.
+func (s *Server) ExportStatus(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.ownJob(w, r)
+	if !ok {
 		return
 	}
 	j.mu.Lock()
@@ -389,13 +399,8 @@ func (s *Server) ExportStatus(w http.ResponseWriter, r *http.Request) {
 // ExportDelete answers DELETE /fhir/$export-status/{job}: the export is
 // cancelled, or its files discarded.
 func (s *Server) ExportDelete(w http.ResponseWriter, r *http.Request) {
-	p, _, ok := s.begin(w, r, false)
+	j, ok := s.ownJob(w, r)
 	if !ok {
-		return
-	}
-	j := s.job(p, r.PathValue("job"))
-	if j == nil {
-		writeOutcome(w, http.StatusNotFound, "not-found", "no such export")
 		return
 	}
 	j.cancel()
