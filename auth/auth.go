@@ -176,8 +176,18 @@ const (
 // in runs fn in a transaction confined to partition, acting as Haven
 // itself: the identity service works before there is a principal.
 func (s *Service) in(ctx context.Context, partition string, fn func(tx store.Tx, tk *seal.TenantKey) error) error {
+	return s.within(ctx, s.st.Update, partition, fn)
+}
+
+// look is in for work that only reads: a read-only transaction beside the
+// committer (checking a bearer token must not queue behind the writer).
+func (s *Service) look(ctx context.Context, partition string, fn func(tx store.Tx, tk *seal.TenantKey) error) error {
+	return s.within(ctx, s.st.View, partition, fn)
+}
+
+func (s *Service) within(ctx context.Context, txn func(context.Context, haven.Scope, func(store.Tx) error) error, partition string, fn func(tx store.Tx, tk *seal.TenantKey) error) error {
 	p := haven.SystemPrincipal(partition, "identity")
-	return s.st.Update(ctx, haven.ScopeOf(p), func(tx store.Tx) error {
+	return txn(ctx, haven.ScopeOf(p), func(tx store.Tx) error {
 		w, err := tx.TenantKeys()
 		if errors.Is(err, haven.ErrNotFound) {
 			return errNoPartition

@@ -312,7 +312,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token, addr string) (Gr
 		return Grant{}, ErrSession
 	}
 	var g Grant
-	err := s.in(ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
+	err := s.look(ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
 		var t accessToken
 		if _, err := sealedrow.Get(tx, tk, kindToken, row, &t); err != nil {
 			return err

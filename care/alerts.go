@@ -160,7 +160,7 @@ func (s *Service) Alerts(ctx context.Context, p haven.Principal, q AlertQuery) (
 		q.Limit = 500
 	}
 	var out []Alert
-	err := s.access(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
 		if err := f.authorizeOrg(policy.ReviewAlerts, ""); err != nil {
 			return nil, err
 		}
@@ -319,7 +319,7 @@ func loadSettings(tx store.Tx, tk *seal.TenantKey) (guard.Settings, error) {
 // Settings returns the tenant's thresholds and alert channel.
 func (s *Service) Settings(ctx context.Context, p haven.Principal) (guard.Settings, error) {
 	var st guard.Settings
-	err := s.access(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
 		if err := f.authorizeOrg(policy.ManageSettings, ""); err != nil {
 			return nil, err
 		}

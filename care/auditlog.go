@@ -49,7 +49,7 @@ func (s *Service) Checkpoint(ctx context.Context, signer note.Signer) (int, erro
 // touched this person's data. Reading the audit log is itself audited.
 func (s *Service) AccessReport(ctx context.Context, p haven.Principal, q store.AuditQuery) ([]audit.Entry, error) {
 	var out []audit.Entry
-	err := s.access(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
 		t := []touch{{personID: q.PersonID}}
 		if err := f.authorizeOrg(policy.ReadAudit, q.PersonID); err != nil {
 			return t, err

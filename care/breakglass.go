@@ -116,7 +116,7 @@ func (s *Service) BreakGlass(ctx context.Context, p haven.Principal, personID, r
 // when pendingOnly.
 func (s *Service) Leases(ctx context.Context, p haven.Principal, pendingOnly bool) ([]Lease, error) {
 	var out []Lease
-	err := s.access(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
 		if err := f.authorizeOrg(policy.ReviewAlerts, ""); err != nil {
 			return nil, err
 		}

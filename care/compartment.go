@@ -21,7 +21,7 @@ func (s *Service) Compartment(ctx context.Context, p haven.Principal, personID s
 	var wrapped []byte
 	var tk *seal.TenantKey
 	t := []touch{{kind: haven.KindPerson, recordID: personID, personID: personID}}
-	err := s.access(ctx, p, ActionRead, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionRead, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
 		if wrapped, err = tx.PersonKey(personID); err != nil {
 			return t, err
@@ -83,7 +83,7 @@ func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind 
 	}
 	var fs []sealed
 	var tk *seal.TenantKey
-	err := s.access(ctx, p, ActionSearch, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionSearch, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
 		if tk, err = f.key(); err != nil {
 			return nil, err

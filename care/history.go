@@ -43,7 +43,7 @@ func (s *Service) versions(ctx context.Context, p haven.Principal, kind haven.Ki
 	var rows []store.Row
 	var wrapped []byte
 	var tk *seal.TenantKey
-	err := s.access(ctx, p, actionFor(kind), func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, actionFor(kind), func(tx store.Tx, f *facts) ([]touch, error) {
 		t := []touch{{kind: kind, recordID: id}}
 		if !knownKind(kind) {
 			return t, haven.Invalid("kind", "%q is not a kind of record", kind)

@@ -112,7 +112,7 @@ func (s *Service) HomeAccess(ctx context.Context, p haven.Principal, personID st
 	var wrapped []byte
 	var tk *seal.TenantKey
 	t := []touch{{kind: haven.KindHomeAccess, personID: personID}}
-	err := s.access(ctx, p, ActionReveal, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionReveal, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
 		if wrapped, err = tx.PersonKey(personID); err != nil {
 			return t, err
@@ -207,7 +207,7 @@ func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) (
 	}
 	var found []sealed
 	var tk *seal.TenantKey
-	err := s.access(ctx, p, ActionSearch, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionSearch, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
 		if tk, err = f.key(); err != nil {
 			return nil, err

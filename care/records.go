@@ -184,7 +184,7 @@ func unwrapOp(err error) error {
 func (s *Service) Get(ctx context.Context, p haven.Principal, kind haven.Kind, id string) (haven.Record, Meta, error) {
 	var f0 sealed
 	var tk *seal.TenantKey
-	err := s.access(ctx, p, actionFor(kind), func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, actionFor(kind), func(tx store.Tx, f *facts) ([]touch, error) {
 		t := []touch{{kind: kind, recordID: id}}
 		if !knownKind(kind) {
 			return t, haven.Invalid("kind", "%q is not a kind of record", kind)
@@ -289,7 +289,7 @@ func (s *Service) ListFound(ctx context.Context, p haven.Principal, kind haven.K
 	if kind == haven.KindPerson {
 		action = ActionList
 	}
-	err := s.access(ctx, p, action, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, action, func(tx store.Tx, f *facts) ([]touch, error) {
 		if !knownKind(kind) {
 			return nil, haven.Invalid("kind", "%q is not a kind of record", kind)
 		}

@@ -122,75 +122,127 @@ type touch struct {
 // unit back, audit entries included: then nothing happened, and nothing is
 // returned.
 func (s *Service) access(ctx context.Context, p haven.Principal, action string, work func(tx store.Tx, f *facts) ([]touch, error)) error {
-	sc := haven.ScopeOf(p)
-	var workErr error
-	var verdict guard.Verdict
-	err := s.st.Update(ctx, sc, func(tx store.Tx) error {
-		f := s.newFacts(tx, p)
-		touches, err := work(tx, f)
-		outcome, recordable := outcomeOf(err)
-		if !recordable {
+	var u unit
+	err := s.st.Update(ctx, haven.ScopeOf(p), func(tx store.Tx) error {
+		if err := u.run(s, tx, p, work); err != nil {
 			return err
 		}
-		if errors.Is(err, haven.ErrNotFound) {
-			f.probes++
-		}
-		v, jerr := f.judge()
-		if jerr != nil {
-			return jerr
-		}
-		// Only reads add people, and reads write nothing, so a refusal
-		// here never has a write to undo: writes are refused (canaries)
-		// by authorize before they happen.
-		if v.Refuse && err == nil {
-			err, outcome = ErrContained, OutcomeDenied
-		}
-		verdict, workErr = v, err
-		if err := f.raise(append(f.alerts, v.Findings...)); err != nil {
-			return err
-		}
-		if len(touches) == 0 {
-			touches = []touch{{}}
-		}
-		now := s.Now()
-		for _, t := range touches {
-			purpose := p.Purpose
-			switch {
-			case t.purpose != "" && purpose != "":
-				purpose += "; " + t.purpose
-			case t.purpose != "":
-				purpose = t.purpose
-			}
-			if _, err := tx.AppendAudit(audit.Entry{
-				Time:       now,
-				Actor:      p.ID,
-				ActorRole:  string(p.Role),
-				Action:     cmp.Or(t.action, action),
-				Kind:       string(t.kind),
-				RecordID:   t.recordID,
-				PersonID:   t.personID,
-				Purpose:    purpose,
-				Outcome:    outcome,
-				ClientAddr: p.ClientAddr,
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return u.record(tx, action)
 	})
+	return s.finish(ctx, p, action, &u, err)
+}
+
+// view is access for units of work that write no records: reads,
+// searches, lists. The work and the guard's judgement run in a read-only
+// transaction beside the committer, so that reads do not queue behind the
+// single writer for their queries and policy checks; then the audit entries
+// and alerts are committed through the committer, and only after that
+// commit does the caller get anything (invariant 5 holds as in access: if
+// the audit entries cannot be written, the call fails and returns nothing).
+// A unit that tries to write in a view fails, and nothing of it is kept.
+func (s *Service) view(ctx context.Context, p haven.Principal, action string, work func(tx store.Tx, f *facts) ([]touch, error)) error {
+	var u unit
+	sc := haven.ScopeOf(p)
+	err := s.st.View(ctx, sc, func(tx store.Tx) error { return u.run(s, tx, p, work) })
+	if err == nil {
+		err = s.st.Update(ctx, sc, func(tx store.Tx) error {
+			u.f.tx = tx
+			return u.record(tx, action)
+		})
+	}
+	return s.finish(ctx, p, action, &u, err)
+}
+
+// unit is one call of the record service between its work and its audit
+// entries.
+type unit struct {
+	p       haven.Principal
+	f       *facts
+	touches []touch
+	outcome string
+	verdict guard.Verdict
+	workErr error // the refusal the caller gets, recorded as the outcome
+}
+
+// run does the work and has the guard judge it. An error returned is a
+// failure of the store: nothing is recorded and the call fails.
+func (u *unit) run(s *Service, tx store.Tx, p haven.Principal, work func(tx store.Tx, f *facts) ([]touch, error)) error {
+	u.p, u.f = p, s.newFacts(tx, p)
+	touches, err := work(tx, u.f)
+	outcome, recordable := outcomeOf(err)
+	if !recordable {
+		return err
+	}
+	if errors.Is(err, haven.ErrNotFound) {
+		u.f.probes++
+	}
+	v, jerr := u.f.judge()
+	if jerr != nil {
+		return jerr
+	}
+	// Only reads add people, and reads write nothing, so a refusal
+	// here never has a write to undo: writes are refused (canaries)
+	// by authorize before they happen.
+	if v.Refuse && err == nil {
+		err, outcome = ErrContained, OutcomeDenied
+	}
+	u.touches, u.outcome, u.verdict, u.workErr = touches, outcome, v, err
+	return nil
+}
+
+// record writes the unit's alerts and its audit entries, one per touch.
+func (u *unit) record(tx store.Tx, action string) error {
+	f, p := u.f, u.p
+	if err := f.raise(append(f.alerts, u.verdict.Findings...)); err != nil {
+		return err
+	}
+	touches := u.touches
+	if len(touches) == 0 {
+		touches = []touch{{}}
+	}
+	now := f.s.Now()
+	for _, t := range touches {
+		purpose := p.Purpose
+		switch {
+		case t.purpose != "" && purpose != "":
+			purpose += "; " + t.purpose
+		case t.purpose != "":
+			purpose = t.purpose
+		}
+		if _, err := tx.AppendAudit(audit.Entry{
+			Time:       now,
+			Actor:      p.ID,
+			ActorRole:  string(p.Role),
+			Action:     cmp.Or(t.action, action),
+			Kind:       string(t.kind),
+			RecordID:   t.recordID,
+			PersonID:   t.personID,
+			Purpose:    purpose,
+			Outcome:    u.outcome,
+			ClientAddr: p.ClientAddr,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish turns the transaction's error into the caller's, and carries out
+// the containment the guard called for once its alerts are committed.
+func (s *Service) finish(ctx context.Context, p haven.Principal, action string, u *unit, err error) error {
 	if err != nil {
 		if errors.Is(err, store.ErrNoScope) {
 			return fmt.Errorf("%s: %w", action, haven.ErrForbidden)
 		}
 		return fmt.Errorf("%s: %w", action, err)
 	}
-	if l := verdict.Level(); l > guard.AlertOnly && s.Container != nil {
+	if l := u.verdict.Level(); l > guard.AlertOnly && s.Container != nil {
 		c := guard.Contain{Tenant: haven.PartitionOf(p.TenantID), Actor: p.ID, Role: p.Role, Session: p.SessionID, Level: l}
 		if err := s.Container.Contain(ctx, c); err != nil {
 			return fmt.Errorf("%s: containment failed: %w", action, err)
 		}
 	}
-	return workErr
+	return u.workErr
 }
 
 // tenantKey returns the open tenant key for the transaction's tenant.

@@ -123,7 +123,7 @@ func saveGrant(tx store.Tx, tk *seal.TenantKey, g *SupportGrant, version int64, 
 // first. Supplier support sees only its own.
 func (s *Service) SupportGrants(ctx context.Context, p haven.Principal) ([]SupportGrant, error) {
 	var out []SupportGrant
-	err := s.access(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
+	err := s.view(ctx, p, ActionAuditRead, func(tx store.Tx, f *facts) ([]touch, error) {
 		action := policy.ReviewAlerts
 		if p.Role == haven.RoleSupplierSupport {
 			action = policy.RequestSupport

@@ -94,6 +94,13 @@ type Store interface {
 	// callers may be committed together (group commit); Update returns only
 	// after the commit that holds fn's writes and audit entries succeeded.
 	Update(ctx context.Context, s haven.Scope, fn func(Tx) error) error
+	// View runs fn in one read-only transaction confined to s, beside the
+	// committers rather than through them: it sees what was committed before
+	// it began, and any write in it fails. Units of work that only read
+	// (every read also appends audit entries, which go through Update
+	// afterwards) use it so that their queries and policy checks do not
+	// queue behind the single writer.
+	View(ctx context.Context, s haven.Scope, fn func(Tx) error) error
 	// DeleteTenant removes every row of a tenant, including its keys and
 	// the kept versions of its records: off-boarding by crypto-shredding.
 	DeleteTenant(ctx context.Context, tenantID string) error

@@ -83,9 +83,8 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	// Writes go through one committer; a few more connections serve the
-	// read-only audit verification.
-	db.SetMaxOpenConns(4)
+	// Writes go through one committer, and the schema migrations before it.
+	db.SetMaxOpenConns(2)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -95,8 +94,32 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 		db.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	return sqlstore.Open(ctx, db, Dialect)
+	// Reads (store.View, audit verification) have connections of their
+	// own: WAL readers never wait for the writer, and query_only makes
+	// SQLite itself refuse any write on them.
+	rq := url.Values{}
+	for _, p := range []string{"query_only(1)", "busy_timeout(10000)"} {
+		rq.Add("_pragma", p)
+	}
+	reader, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	s, err := sqlstore.OpenWithReader(ctx, db, reader, Dialect)
+	if err != nil {
+		reader.Close()
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
+
+// readers bounds the read-only connections. Each holds its own page cache;
+// more than a few per core only adds contention.
+const readers = 8
 
 // Checkpoint folds the WAL into the main database file and truncates it.
 func Checkpoint(ctx context.Context, s *sqlstore.DB) error {

@@ -27,10 +27,10 @@ type querier interface {
 // a read-only transaction that enters the tenant for row-level security.
 func (a *auditSource) read(tenant string, fn func(querier) error) error {
 	if a.s.d.EnterTenant == nil || tenant == "" {
-		return fn(a.s.db)
+		return fn(a.s.reads.db)
 	}
 	ctx := context.Background()
-	tx, err := a.s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := a.s.reads.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}

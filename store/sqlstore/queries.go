@@ -17,6 +17,7 @@ type queries struct {
 	erasePersonVersions                            string
 	insertIndex, lookup                            string
 	auditHead, initHead, bumpHead, insertAudit     string
+	auditHeadRead                                  string // without the row lock, for views
 	readHash, insertHash                           string
 	putCheckpoint, latestCheckpoint                string
 	auditByPerson, auditByAll                      string
@@ -91,12 +92,13 @@ func prepareQueries(d *Dialect) queries {
 		insertIndex: r(`INSERT INTO blind_index (tenant_id, field, digest, kind, record_id, person_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		lookup:      r(`SELECT kind, record_id, person_id FROM blind_index WHERE tenant_id = ? AND field = ? AND digest = ? ORDER BY kind, record_id LIMIT ?`),
 
-		auditHead:   r(`SELECT size FROM audit_heads WHERE tenant_id = ?` + d.RowLock),
-		initHead:    r(`INSERT INTO audit_heads (tenant_id, size) VALUES (?, 0) ON CONFLICT DO NOTHING`),
-		bumpHead:    r(`UPDATE audit_heads SET size = size + 1 WHERE tenant_id = ? AND size = ?`),
-		insertAudit: r(`INSERT INTO audit_entries (tenant_id, ` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		readHash:    r(`SELECT hash FROM audit_hashes WHERE tenant_id = ? AND idx = ?`),
-		insertHash:  r(`INSERT INTO audit_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)`),
+		auditHead:     r(`SELECT size FROM audit_heads WHERE tenant_id = ?` + d.RowLock),
+		auditHeadRead: r(`SELECT size FROM audit_heads WHERE tenant_id = ?`),
+		initHead:      r(`INSERT INTO audit_heads (tenant_id, size) VALUES (?, 0) ON CONFLICT DO NOTHING`),
+		bumpHead:      r(`UPDATE audit_heads SET size = size + 1 WHERE tenant_id = ? AND size = ?`),
+		insertAudit:   r(`INSERT INTO audit_entries (tenant_id, ` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		readHash:      r(`SELECT hash FROM audit_hashes WHERE tenant_id = ? AND idx = ?`),
+		insertHash:    r(`INSERT INTO audit_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)`),
 
 		putCheckpoint:    r(`INSERT INTO audit_checkpoints (tenant_id, size, signed, created_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		latestCheckpoint: r(`SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints WHERE tenant_id = ?`),

@@ -24,7 +24,8 @@ type DB struct {
 	d  *Dialect
 	q  queries
 
-	stmts sync.Map // query text -> *sql.Stmt
+	writes pool  // the committers' connections
+	reads  *pool // View's connections: &writes unless a reader was given
 
 	committers []chan *job
 	wg         sync.WaitGroup
@@ -40,9 +41,29 @@ type job struct {
 	done   chan error
 }
 
-// Open migrates db to the newest schema and starts the committers.
+// pool is one *sql.DB with the statements prepared on it. A statement
+// belongs to the database it was prepared on, so each pool keeps its own.
+type pool struct {
+	db    *sql.DB
+	stmts sync.Map // query text -> *sql.Stmt
+}
+
+// Open migrates db to the newest schema and starts the committers. View
+// uses read-only transactions on db.
 func Open(ctx context.Context, db *sql.DB, d *Dialect) (*DB, error) {
+	return OpenWithReader(ctx, db, nil, d)
+}
+
+// OpenWithReader is Open with a separate pool for View, opened on the same
+// database so that it refuses writes (SQLite's query_only). Nil means db.
+// The store closes reader with db.
+func OpenWithReader(ctx context.Context, db, reader *sql.DB, d *Dialect) (*DB, error) {
 	s := &DB{db: db, d: d, q: prepareQueries(d), closed: make(chan struct{})}
+	s.writes.db = db
+	s.reads = &s.writes
+	if reader != nil {
+		s.reads = &pool{db: reader}
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -56,20 +77,25 @@ func Open(ctx context.Context, db *sql.DB, d *Dialect) (*DB, error) {
 	return s, nil
 }
 
-// prepared returns q prepared on the database, preparing it on first use.
-func (s *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
-	if st, ok := s.stmts.Load(q); ok {
+// prepared returns q prepared on the pool, preparing it on first use.
+func (p *pool) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := p.stmts.Load(q); ok {
 		return st.(*sql.Stmt), nil
 	}
-	st, err := s.db.PrepareContext(ctx, q)
+	st, err := p.db.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+	if prev, loaded := p.stmts.LoadOrStore(q, st); loaded {
 		st.Close()
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
+}
+
+func (p *pool) close() error {
+	p.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	return p.db.Close()
 }
 
 // SQL returns the underlying database for tests that attack it directly.
@@ -299,15 +325,49 @@ func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 			return fmt.Errorf("enter tenant: %w", err)
 		}
 	}
-	return j.fn(&txn{ctx: j.ctx, tx: tx, s: s, tenant: j.tenant})
+	return j.fn(&txn{ctx: j.ctx, tx: tx, s: s, pool: &s.writes, tenant: j.tenant})
+}
+
+// View implements store.Store: a read-only transaction of its own, on the
+// reader pool, entering the tenant as a unit of work does.
+func (s *DB) View(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) (err error) {
+	if !sc.Valid() {
+		return store.ErrNoScope
+	}
+	select {
+	case <-s.closed:
+		return errors.New("store closed")
+	default:
+	}
+	tx, err := s.reads.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read-only transaction: %w", err)
+	}
+	// A view writes nothing, so ending it by rollback loses nothing, and
+	// a write that slipped in (refused anyway) is never kept.
+	defer tx.Rollback()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read-only unit of work panicked: %v", r)
+		}
+	}()
+	if s.d.EnterTenant != nil {
+		if err := s.d.EnterTenant(ctx, tx, sc.Tenant()); err != nil {
+			return fmt.Errorf("enter tenant: %w", err)
+		}
+	}
+	return fn(&txn{ctx: ctx, tx: tx, s: s, pool: s.reads, tenant: sc.Tenant(), view: true})
 }
 
 // Close implements store.Store.
 func (s *DB) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
 	s.wg.Wait()
-	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
-	return s.db.Close()
+	var err error
+	if s.reads != &s.writes {
+		err = s.reads.close()
+	}
+	return errors.Join(err, s.writes.close())
 }
 
 // AuditSource implements store.Store.

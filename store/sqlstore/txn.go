@@ -21,7 +21,9 @@ type txn struct {
 	ctx    context.Context
 	tx     *sql.Tx
 	s      *DB
+	pool   *pool // the pool tx came from, whose statements it may use
 	tenant string
+	view   bool // a read-only transaction (store.View)
 }
 
 var _ store.Tx = (*txn)(nil)
@@ -32,7 +34,7 @@ func (t *txn) Tenant() string { return t.tenant }
 // prepared once per connection and reused: parsing SQL on every call was a
 // large share of each unit of work's time.
 func (t *txn) stmt(q string) (*sql.Stmt, error) {
-	st, err := t.s.prepared(t.ctx, q)
+	st, err := t.pool.prepared(t.ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +459,13 @@ func (t *txn) AppendAudit(e audit.Entry) (int64, error) {
 
 func (t *txn) AuditSize() (int64, error) {
 	var size int64
-	err := t.row(t.s.q.auditHead, t.tenant).Scan(&size)
+	q := t.s.q.auditHead
+	if t.view {
+		// A view appends nothing, so it has no head to hold; PostgreSQL
+		// refuses FOR UPDATE in a read-only transaction anyway.
+		q = t.s.q.auditHeadRead
+	}
+	err := t.row(q, t.tenant).Scan(&size)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -37,6 +37,9 @@ func Run(t *testing.T, h Harness) {
 		{"HistoryCrossTenantIsolation", testHistoryCrossTenant},
 		{"HistoryErasedWithPerson", testHistoryErase},
 		{"HistoryLimit", testHistoryLimit},
+		{"ViewReadsCommitted", testViewReadsCommitted},
+		{"ViewConfinedToTenant", testViewConfinedToTenant},
+		{"ViewCannotWrite", testViewCannotWrite},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}

@@ -1,0 +1,130 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/audit"
+	"github.com/havencare/haven/store"
+)
+
+// Read-only units of work (store.View) run beside the committers. These
+// tests show that a view sees what was committed, is confined to its tenant
+// like any unit of work, and cannot write: not a row, not an index entry,
+// not an audit entry.
+
+func testViewReadsCommitted(t *testing.T, e *env) {
+	p := e.tenant("t1")
+	e.create(p, person("p1", "9434765919", "Ada", "Lovelace", "1936-12-10", "07700 900123"))
+	var row store.Row
+	var size int64
+	err := e.db.View(ctx, haven.ScopeOf(p), func(tx store.Tx) error {
+		var err error
+		if row, err = tx.Get(haven.KindPerson, "p1"); err != nil {
+			return err
+		}
+		size, err = tx.AuditSize()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.PersonID != "p1" || row.Version != 1 || len(row.Sealed) == 0 {
+		t.Fatalf("view read %+v", row)
+	}
+	if size == 0 {
+		t.Fatal("view saw an empty audit log after a committed create")
+	}
+	// A view's error is the caller's, and does not undo anything else.
+	sentinel := errors.New("caller's own error")
+	if err := e.db.View(ctx, haven.ScopeOf(p), func(store.Tx) error { return sentinel }); !errors.Is(err, sentinel) {
+		t.Fatalf("view returned %v, want the unit's own error", err)
+	}
+}
+
+func testViewConfinedToTenant(t *testing.T, e *env) {
+	a := e.tenant("ta")
+	b := e.tenant("tb")
+	e.create(a, person("p1", "9434765919", "Ada", "Lovelace", "1936-12-10", "07700 900123"))
+	err := e.db.View(ctx, haven.ScopeOf(b), func(tx store.Tx) error {
+		if tx.Tenant() != "tb" {
+			t.Errorf("view of tenant B reports tenant %q", tx.Tenant())
+		}
+		if _, err := tx.Get(haven.KindPerson, "p1"); !errors.Is(err, haven.ErrNotFound) {
+			t.Errorf("tenant B's view read tenant A's person: %v", err)
+		}
+		if _, err := tx.PersonKey("p1"); !errors.Is(err, haven.ErrNotFound) {
+			t.Errorf("tenant B's view read tenant A's person key: %v", err)
+		}
+		if rows, err := tx.ListPerson("p1"); err != nil || len(rows) != 0 {
+			t.Errorf("tenant B's view listed tenant A's rows: %d %v", len(rows), err)
+		}
+		if rows, err := tx.ListKind(haven.KindPerson, "", 100); err != nil || len(rows) != 0 {
+			t.Errorf("tenant B's view listed tenant A's people: %d %v", len(rows), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	if err := e.db.View(ctx, haven.Scope{}, func(store.Tx) error { called = true; return nil }); !errors.Is(err, store.ErrNoScope) || called {
+		t.Fatalf("view with no scope: err %v, ran %v", err, called)
+	}
+}
+
+func testViewCannotWrite(t *testing.T, e *env) {
+	p := e.tenant("t1")
+	e.create(p, person("p1", "9434765919", "Ada", "Lovelace", "1936-12-10", "07700 900123"))
+	rows := e.count(`SELECT COUNT(*) FROM records WHERE tenant_id = ?`, "t1")
+	index := e.count(`SELECT COUNT(*) FROM blind_index WHERE tenant_id = ?`, "t1")
+	entries := e.count(`SELECT COUNT(*) FROM audit_entries WHERE tenant_id = ?`, "t1")
+
+	attempts := map[string]func(tx store.Tx) error{
+		"insert": func(tx store.Tx) error {
+			return tx.Insert(store.Row{Kind: haven.KindCondition, ID: "c9", PersonID: "p1", Version: 1, Sealed: []byte("x"), Updated: time.Now()})
+		},
+		"replace": func(tx store.Tx) error {
+			r, err := tx.Get(haven.KindPerson, "p1")
+			if err != nil {
+				return err
+			}
+			r.Version++
+			return tx.Replace(r)
+		},
+		"delete":    func(tx store.Tx) error { return tx.Delete(haven.KindPerson, "p1") },
+		"erase":     func(tx store.Tx) error { return tx.ErasePerson("p1") },
+		"set index": func(tx store.Tx) error { return tx.SetIndex(haven.KindPerson, "p1", "p1", nil) },
+		"audit": func(tx store.Tx) error {
+			_, err := tx.AppendAudit(audit.Entry{Actor: "thief", Action: "read", Outcome: "ok"})
+			return err
+		},
+	}
+	for name, write := range attempts {
+		var werr error
+		err := e.db.View(ctx, haven.ScopeOf(p), func(tx store.Tx) error {
+			werr = write(tx)
+			return nil // even if the unit ignores the error, nothing is kept
+		})
+		if err != nil {
+			t.Fatalf("%s: view failed: %v", name, err)
+		}
+		if werr == nil {
+			t.Errorf("%s inside a read-only view succeeded", name)
+		}
+	}
+	if got := e.count(`SELECT COUNT(*) FROM records WHERE tenant_id = ?`, "t1"); got != rows {
+		t.Errorf("records: %d before the views, %d after", rows, got)
+	}
+	if got := e.count(`SELECT COUNT(*) FROM blind_index WHERE tenant_id = ?`, "t1"); got != index {
+		t.Errorf("index entries: %d before the views, %d after", index, got)
+	}
+	if got := e.count(`SELECT COUNT(*) FROM audit_entries WHERE tenant_id = ?`, "t1"); got != entries {
+		t.Errorf("audit entries: %d before the views, %d after", entries, got)
+	}
+	if rep := e.verify(); !rep.OK() {
+		t.Fatalf("audit log after the views: %+v", rep)
+	}
+}
