@@ -161,7 +161,7 @@ type Guard struct {
 func New() *Guard { return &Guard{accounts: map[string]*account{}} }
 
 type account struct {
-	people   map[string]time.Time // last read per person, kept a day
+	people   *recent // who was read in the last day
 	denied   []time.Time
 	probes   []time.Time
 	searches []time.Time
@@ -192,9 +192,10 @@ func (g *Guard) Seed(tenant, actor string, history []Past) {
 		return
 	}
 	a := newAccount()
+	history = slices.SortedStableFunc(slices.Values(history), func(x, y Past) int { return x.Time.Compare(y.Time) })
 	for _, h := range history {
-		if h.PersonID != "" && h.Time.After(a.people[h.PersonID]) {
-			a.people[h.PersonID] = h.Time
+		if h.PersonID != "" {
+			a.people.add(h.Time, []string{h.PersonID})
 		}
 		if n := network(h.Addr); n != "" {
 			a.networks[n] = true
@@ -211,7 +212,7 @@ func (g *Guard) Forget(tenant, actor string) {
 }
 
 func newAccount() *account {
-	return &account{people: map[string]time.Time{}, networks: map[string]bool{}, alerted: map[Rule]time.Time{}}
+	return &account{people: newRecent(), networks: map[string]bool{}, alerted: map[Rule]time.Time{}}
 }
 
 // Observe judges one access against s and records it. People are counted
@@ -245,7 +246,7 @@ func (g *Guard) Observe(x Access, s Settings) Verdict {
 	}
 
 	if b, ok := s.Budgets[x.Role]; ok && len(x.People) > 0 {
-		hour, day := a.distinct(now, x.People)
+		hour, day := a.people.distinct(x.People)
 		switch {
 		case b.PerDay > 0 && day > b.PerDay:
 			fire(RuleBudgetDay, Lock, "", "would have read %d distinct people in 24 hours; the %s budget is %d", day, x.Role, b.PerDay)
@@ -307,49 +308,13 @@ func (g *Guard) Observe(x Access, s Settings) Verdict {
 	// also refuses the access that set it off.
 	v.Refuse = v.Level() >= Freeze
 	if !v.Refuse {
-		for _, p := range x.People {
-			a.people[p] = now
-		}
+		a.people.add(now, x.People)
 	}
 	return v
 }
 
-// distinct counts the people read in the last hour and the last day if
-// people were read now as well.
-func (a *account) distinct(now time.Time, people []string) (hour, day int) {
-	people = slices.Compact(slices.Sorted(slices.Values(people)))
-	seen := map[string]bool{}
-	for p, t := range a.people {
-		if now.Sub(t) < 24*time.Hour {
-			day++
-			if now.Sub(t) < time.Hour {
-				hour++
-			}
-			seen[p] = true
-		}
-	}
-	for _, p := range people {
-		t, ok := a.people[p]
-		switch {
-		case !ok || now.Sub(t) >= 24*time.Hour:
-			if !seen[p] {
-				day++
-				hour++
-				seen[p] = true
-			}
-		case now.Sub(t) >= time.Hour:
-			hour++ // read today, but not within the hour
-		}
-	}
-	return hour, day
-}
-
 func (a *account) prune(now time.Time, window time.Duration) {
-	for p, t := range a.people {
-		if now.Sub(t) >= 24*time.Hour {
-			delete(a.people, p)
-		}
-	}
+	a.people.advance(now)
 	a.denied = since(a.denied, now.Add(-window))
 	a.probes = since(a.probes, now.Add(-window))
 	a.searches = since(a.searches, now.Add(-window))
