@@ -1,6 +1,7 @@
 package care
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -254,7 +255,7 @@ func (s *Service) PendingAlerts(ctx context.Context, tenant string, now time.Tim
 		if err != nil {
 			return err
 		}
-		if st, err = loadSettings(tx, tk); err != nil {
+		if st, err = s.loadSettings(tx, tk); err != nil {
 			return err
 		}
 		hits, err := tx.Lookup(fieldAlertPending, tk.BlindIndex(fieldAlertPending, "pending"), 1000)
@@ -307,13 +308,38 @@ func (s *Service) RecordDelivery(ctx context.Context, tenant, id string, d Deliv
 
 // Settings.
 
-func loadSettings(tx store.Tx, tk *seal.TenantKey) (guard.Settings, error) {
-	var st guard.Settings
-	_, err := sealedrow.Get(tx, tk, kindSettings, settingsID, &st)
+// loadSettings reads the tenant's settings. Every access the guard judges
+// needs them, so the last settings opened for each tenant are kept with the
+// ciphertext they came from: the row is still read every time, so a change
+// made by any process is seen at once, but it is opened and decoded again
+// only when its ciphertext changed (every write seals afresh, with a new
+// nonce).
+func (s *Service) loadSettings(tx store.Tx, tk *seal.TenantKey) (guard.Settings, error) {
+	r, err := tx.Get(kindSettings, settingsID)
 	if errors.Is(err, haven.ErrNotFound) {
 		return guard.Defaults(), nil
+	} else if err != nil {
+		return guard.Settings{}, err
 	}
-	return st.WithDefaults(), err
+	if c, ok := s.settings.Load(tx.Tenant()); ok {
+		if c := c.(openedSettings); bytes.Equal(c.sealed, r.Sealed) {
+			return c.settings, nil
+		}
+	}
+	var st guard.Settings
+	if err := sealedrow.Open(tx, tk, r, &st); err != nil {
+		return guard.Settings{}, err
+	}
+	st = st.WithDefaults()
+	s.settings.Store(tx.Tenant(), openedSettings{sealed: r.Sealed, settings: st})
+	return st, nil
+}
+
+// openedSettings is a tenant's settings as last opened, with the sealed row
+// they were opened from.
+type openedSettings struct {
+	sealed   []byte
+	settings guard.Settings
 }
 
 // Settings returns the tenant's thresholds and alert channel.

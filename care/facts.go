@@ -157,7 +157,7 @@ func (f *facts) guardSettings() (guard.Settings, error) {
 		if err != nil {
 			return guard.Settings{}, err
 		}
-		st, err := loadSettings(f.tx, tk)
+		st, err := f.s.loadSettings(f.tx, tk)
 		if err != nil {
 			return guard.Settings{}, err
 		}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/havencare/haven"
@@ -41,6 +42,8 @@ type Service struct {
 	ScopeAllows func(scopes []string, a policy.Action, k haven.Kind) bool
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+
+	settings sync.Map // tenant -> openedSettings (see loadSettings)
 }
 
 // New returns a service over st whose keys unwrap through kr.
