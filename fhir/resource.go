@@ -371,30 +371,28 @@ func render(f care.Found) (object, error) {
 	switch rec := f.Record.(type) {
 	case *haven.Resource:
 		typ = rec.Type
-		o, err := decodeObject(rec.Body, rec.Type)
+		o, err := storedObject(rec.Body)
 		if err != nil {
 			return nil, err
 		}
 		res = o
 	case *haven.Person:
 		typ = "Patient"
-		fresh := PatientFromPerson(*rec, 0, "")
-		res = asObject(fresh)
-		if len(rec.FHIR) > 0 {
-			sent, err := decodeObject(rec.FHIR, typ)
-			if err != nil {
-				return nil, err
-			}
-			was, perr := PersonFromPatient(rec.FHIR, "")
-			now := *rec
-			now.ID, now.FHIR, now.Canary = "", nil, false
-			if perr == nil && reflect.DeepEqual(was, now) {
-				res = sent
-			} else {
-				maps.Copy(sent, res)
-				res = sent
-			}
+		if len(rec.FHIR) == 0 {
+			res = asObject(PatientFromPerson(*rec, 0, ""))
+			break
 		}
+		// The kept resource was checked in full when it was sent, so it is
+		// read back with plain decoding: this is every Patient read.
+		sent, err := storedObject(rec.FHIR)
+		if err != nil {
+			return nil, err
+		}
+		if !sentStillHeld(rec) {
+			// Changed in Haven: its elements over the sent ones.
+			maps.Copy(sent, asObject(PatientFromPerson(*rec, 0, "")))
+		}
+		res = sent
 	case *haven.Staff:
 		typ = "Practitioner"
 		res = practitionerFromStaff(rec)
@@ -407,7 +405,7 @@ func render(f care.Found) (object, error) {
 		m := mappedTypes[typ]
 		res = m.fromDomain(rec)
 		if sent := sourceOf(rec); len(sent) > 0 {
-			o, err := decodeObject(sent, typ)
+			o, err := storedObject(sent)
 			if err != nil {
 				return nil, err
 			}
@@ -455,8 +453,37 @@ func sourceOf(rec haven.Record) json.RawMessage {
 // asObject re-decodes a typed value as a generic object.
 func asObject(v any) object {
 	b, _ := json.Marshal(v)
-	o, _ := decodeObject(b, "")
+	o, _ := storedObject(b)
 	return o
+}
+
+// storedObject decodes a resource Haven wrote or kept itself, which was
+// checked by decodeObject when it came in: numbers stay exact, nothing else
+// is checked again.
+func storedObject(b []byte) (object, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var o object
+	if err := dec.Decode(&o); err != nil {
+		return nil, fmt.Errorf("fhir: decode kept resource: %w", err)
+	}
+	return o, nil
+}
+
+// sentStillHeld reports whether the person still holds exactly what the
+// Patient kept with them maps to, so that it can be served as it was sent.
+func sentStillHeld(rec *haven.Person) bool {
+	var pt Patient
+	if err := json.Unmarshal(rec.FHIR, &pt); err != nil {
+		return false
+	}
+	was, err := pt.person("")
+	if err != nil {
+		return false
+	}
+	now := *rec
+	now.ID, now.FHIR, now.Canary = "", nil, false
+	return reflect.DeepEqual(was, now)
 }
 
 // practitionerFromStaff serves a member of the organisation's staff as a
