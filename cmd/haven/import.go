@@ -12,9 +12,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -100,10 +102,23 @@ func cmdImport(args []string) error {
 		}
 	}
 	bar := newProgress(os.Stderr, "importing files", files)
+	q := newImportQueue(ctx, im, bar, runtime.GOMAXPROCS(0))
+	rank := -1
 	for _, src := range sources {
-		if err := importOne(ctx, im, src, bar); err != nil {
-			return fmt.Errorf("import %s: %w", src.name, explain(err))
+		// What each rank refers to is in the ranks before it: let every
+		// file of one rank finish before the next rank starts.
+		if r := importRank(src.name); r != rank {
+			if err := q.wait(); err != nil {
+				return err
+			}
+			rank = r
 		}
+		if err := q.source(src); err != nil {
+			return err
+		}
+	}
+	if err := q.wait(); err != nil {
+		return err
 	}
 	bar.done()
 	rep := im.Report()
@@ -216,14 +231,33 @@ func walkArchive(path string, fn func(name string, r io.Reader) error) error {
 // maxImportFile bounds one Bundle file read into memory.
 const maxImportFile = 256 << 20
 
-func importOne(ctx context.Context, im *fhir.Importer, src importSource, bar *progress) error {
+// importQueue imports Bundle files on several workers at once, so that
+// reading and checking one Bundle overlaps with writing another, and the
+// store's group commit writes several Bundles in one commit. Each Bundle is
+// still one unit of its own, all-or-nothing as before. NDJSON files, whose
+// lines may refer to earlier lines, are imported one at a time in order.
+type importQueue struct {
+	ctx   context.Context
+	im    *fhir.Importer
+	bar   *progress
+	slots chan struct{} // one per worker: at most this many Bundles in memory
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error // the first failure; nothing more is started after it
+}
+
+func newImportQueue(ctx context.Context, im *fhir.Importer, bar *progress, workers int) *importQueue {
+	return &importQueue{ctx: ctx, im: im, bar: bar, slots: make(chan struct{}, max(workers, 1))}
+}
+
+// source imports one file or archive, handing its Bundles to the workers.
+func (q *importQueue) source(src importSource) error {
 	if src.archive {
 		return walkArchive(src.name, func(name string, r io.Reader) error {
 			if !strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, ".ndjson") {
 				return nil
 			}
-			defer bar.add(1)
-			return importReader(ctx, im, filepath.Base(src.name)+":"+name, r)
+			return q.file(filepath.Base(src.name)+":"+name, r)
 		})
 	}
 	r, err := src.open()
@@ -231,23 +265,62 @@ func importOne(ctx context.Context, im *fhir.Importer, src importSource, bar *pr
 		return err
 	}
 	defer r.Close()
-	defer bar.add(1)
-	return importReader(ctx, im, src.name, r)
+	return q.file(src.name, r)
 }
 
-func importReader(ctx context.Context, im *fhir.Importer, name string, r io.Reader) error {
+// file imports one NDJSON file now, after the Bundles before it, or reads
+// one Bundle and starts it on a worker.
+func (q *importQueue) file(name string, r io.Reader) error {
+	if err := q.failed(); err != nil {
+		return err
+	}
 	if strings.HasSuffix(name, ".ndjson") {
-		return im.NDJSON(ctx, filepath.Base(name), r, nil)
+		if err := q.wait(); err != nil {
+			return err
+		}
+		defer q.bar.add(1)
+		if err := q.im.NDJSON(q.ctx, filepath.Base(name), r, nil); err != nil {
+			return fmt.Errorf("import %s: %w", name, explain(err))
+		}
+		return nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r, maxImportFile+1))
 	if err != nil {
-		return err
+		return fmt.Errorf("import %s: %w", name, err)
 	}
 	if len(b) > maxImportFile {
-		return fmt.Errorf("larger than %d MiB; split it, or export it as NDJSON", maxImportFile>>20)
+		return fmt.Errorf("import %s: larger than %d MiB; split it, or export it as NDJSON", name, maxImportFile>>20)
 	}
-	_, err = im.Bundle(ctx, filepath.Base(name), b)
-	return err
+	q.slots <- struct{}{}
+	q.wg.Add(1)
+	go func() {
+		defer func() { <-q.slots; q.wg.Done() }()
+		defer q.bar.add(1)
+		if _, err := q.im.Bundle(q.ctx, filepath.Base(name), b); err != nil {
+			q.fail(fmt.Errorf("import %s: %w", name, explain(err)))
+		}
+	}()
+	return nil
+}
+
+// wait lets every Bundle started so far finish.
+func (q *importQueue) wait() error {
+	q.wg.Wait()
+	return q.failed()
+}
+
+func (q *importQueue) fail(err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err == nil {
+		q.err = err
+	}
+}
+
+func (q *importQueue) failed() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.err
 }
 
 // printImportReport prints the summary: per type, and the reasons

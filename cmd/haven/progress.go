@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
 // progress draws a one-line progress bar on a terminal, or prints a line
 // every 10% when the output is not a terminal (logs, CI).
 type progress struct {
+	mu        sync.Mutex // add may be called from several goroutines
 	out       *os.File
 	label     string
 	total, n  int
@@ -25,6 +27,8 @@ func newProgress(out *os.File, label string, total int) *progress {
 }
 
 func (p *progress) add(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.n += n
 	pct := p.n * 100 / p.total
 	if p.tty {
@@ -43,6 +47,8 @@ func (p *progress) add(n int) {
 }
 
 func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	d := time.Since(p.start)
 	rate := float64(p.n) / d.Seconds()
 	if p.tty {
