@@ -181,3 +181,33 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// FuzzDecodeObject holds decodeObject's fast path to the careful one: any
+// body the fast path accepts, the token-by-token walk accepts too, with the
+// same result. (The fast path may give up on a body the walk accepts; that
+// costs only time.)
+//
+//	go test -run '^$' -fuzz FuzzDecodeObject -fuzztime 30s ./fhir/
+func FuzzDecodeObject(f *testing.F) {
+	f.Add([]byte(patientGolden))
+	f.Add([]byte(`{"a":1,"a":2}`))
+	f.Add([]byte(`{"a":{"b":[1,2,{"c":null}]},"d":1e400,"e":"\u00e9"}`))
+	f.Add([]byte(`{"a":"\xff"}`))
+	f.Add([]byte(`{} {}`))
+	f.Add([]byte(`[{}]`))
+	f.Add([]byte(strings.Repeat(`{"a":`, 70) + `1` + strings.Repeat(`}`, 70)))
+	f.Add([]byte(strings.Repeat(`{"a":`, 64) + `[1]` + strings.Repeat(`}`, 64)))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeWellFormed(body)
+		if !ok {
+			return
+		}
+		slow, err := decodeByTokens(body, "x")
+		if err != nil {
+			t.Fatalf("fast path accepted what the walk refuses (%v): %q", err, body)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("fast path read %#v, the walk %#v, from %q", fast, slow, body)
+		}
+	})
+}
