@@ -197,7 +197,7 @@ func TestAPIClientScope(t *testing.T) {
 	for _, a := range Actions() {
 		for _, scope := range []bool{false, true} {
 			d := Decide(p, a, subject(a), Context{Now: now, ScopeAllows: scope})
-			wantAllow := scope && slices.Contains([]Action{ListPeople, ReadRecord, WriteRecord, Export, ListStaff}, a)
+			wantAllow := scope && slices.Contains([]Action{ListPeople, ReadRecord, WriteRecord, Export, ReadAudit, ListStaff}, a)
 			if d.Allow != wantAllow || d.NeedStepUp {
 				t.Errorf("%s scope %v: got %+v, want allow %v", a, scope, d, wantAllow)
 			}

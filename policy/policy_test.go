@@ -26,7 +26,7 @@ var matrix = map[haven.Role][]string{
 	haven.RoleDPO:              {cNever, cNever, cNever, cNever, cNever, cOnePerson, cNever, cNever, cNever, cAllow, cAllow, cNever, cNever, cAllow, cNever},
 	haven.RoleSupplierSupport:  {cGrant, cGrant, cGrant, cNever, cNever, cNever, cNever, cNever, cGrant, cGrant, cNever, cAllow, cNever, cNever, cNever},
 	haven.RoleSupplierOperator: {cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cNever},
-	haven.RoleAPIClient:        {cScope, cScope, cScope, cNever, cNever, cScope, cNever, cNever, cNever, cNever, cNever, cNever, cNever, cScope, cNever},
+	haven.RoleAPIClient:        {cScope, cScope, cScope, cNever, cNever, cScope, cNever, cNever, cNever, cScope, cNever, cNever, cNever, cScope, cNever},
 	haven.RoleSystem:           {cAllow, cAllow, cAllow, cNever, cNever, cAllow, cAllow, cAllow, cAllow, cAllow, cAllow, cNever, cNever, cAllow, cAllow},
 }
 
@@ -256,6 +256,13 @@ func cellCases(r haven.Role, a Action, cell string) []tcase {
 			bulk := s
 			bulk.PersonID = ""
 			add("bulk with scope", p, bulk, Context{ScopeAllows: true}, allowed)
+		}
+		if a == ReadAudit {
+			// One person's access report (who saw this person's data).
+			one := s
+			one.PersonID = person
+			add("one person's report with scope", p, one, Context{ScopeAllows: true}, allowed)
+			add("one person's report: nothing replaces scope", p, one, c, refused)
 		}
 	case cGrant:
 		g := func(mod func(*Grant)) Context {

@@ -147,7 +147,8 @@ func dpo(a Action, s Subject, c Context) Decision {
 }
 
 // apiClient may do what its token's scopes cover, within its tenant, and
-// never anything that reveals home access or changes who has access.
+// never anything that reveals home access or changes who has access. It may
+// read the audit log only under a scope that names it.
 func apiClient(a Action, s Subject, c Context) Decision {
 	switch a {
 	case ListPeople, ReadRecord, WriteRecord, Export, ListStaff:
@@ -161,6 +162,16 @@ func apiClient(a Action, s Subject, c Context) Decision {
 			return deny("the token's scopes do not cover this")
 		}
 		return allow("within the token's scopes")
+	case ReadAudit:
+		// The audit log and access reports, for the controller's own audit
+		// and subject-access tooling. The caller grants ScopeAllows only
+		// for a scope that names the audit log (fhir.ScopeAllows:
+		// system/AuditEvent.rs; a wildcard does not count), so reading who
+		// saw whose records is granted deliberately, never by accident.
+		if !c.ScopeAllows {
+			return deny("the token's scopes do not name the audit log (system/AuditEvent.rs)")
+		}
+		return allow("the token's scopes name the audit log")
 	}
 	return deny("not permitted for API clients")
 }

@@ -80,6 +80,9 @@ type AuditQuery struct {
 	Since    time.Time // inclusive; zero means the beginning
 	Until    time.Time // exclusive; zero means now
 	Limit    int       // 0 means no limit
+	// FromSeq starts at this sequence number (inclusive): paging through
+	// the log. Sequence numbers start at 0, so 0 means the beginning.
+	FromSeq int64
 }
 
 // Store is a tenant-scoped record store.

@@ -520,9 +520,9 @@ func (t *txn) AuditEntries(q store.AuditQuery) ([]audit.Entry, error) {
 	var rows *sql.Rows
 	var err error
 	if q.PersonID != "" {
-		rows, err = t.query(t.s.q.auditByPerson, t.tenant, q.PersonID, since, until)
+		rows, err = t.query(t.s.q.auditByPerson, t.tenant, q.PersonID, since, until, q.FromSeq)
 	} else {
-		rows, err = t.query(t.s.q.auditByAll, t.tenant, since, until)
+		rows, err = t.query(t.s.q.auditByAll, t.tenant, since, until, q.FromSeq)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit entries: %w", err)
