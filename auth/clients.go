@@ -25,22 +25,35 @@ import (
 // TokenLife is how long an access token works: SMART's upper bound.
 const TokenLife = smart.MaxTokenLife
 
-// apiClient is a registered SMART Backend Services client as stored.
+// apiClient is a registered client as stored: a SMART Backend Services
+// client (Kind "", with its public keys and system/ scopes) or a staff app
+// (Kind clientKindStaffApp: a public client with exact redirect URIs and
+// user/ scopes, and no key; see launch.go). Both kinds share the row kind,
+// the id space, registration's step-up and removal, so that removing
+// either ends its tokens at once the same way.
 type apiClient struct {
-	Name      string          `json:"name"`
-	JWKS      json.RawMessage `json:"jwks"`
-	Scopes    []string        `json:"scopes"`
-	Created   time.Time       `json:"created"`
-	CreatedBy string          `json:"created_by"`
+	Name         string          `json:"name"`
+	Kind         string          `json:"kind,omitempty"`
+	JWKS         json.RawMessage `json:"jwks,omitempty"`
+	RedirectURIs []string        `json:"redirect_uris,omitempty"`
+	Scopes       []string        `json:"scopes"`
+	Created      time.Time       `json:"created"`
+	CreatedBy    string          `json:"created_by"`
 }
 
-// APIClient is a registered client as an admin sees it.
+// clientKindStaffApp marks a staff app's row.
+const clientKindStaffApp = "staff-app"
+
+// APIClient is a registered client or staff app as an admin (and, for a
+// staff app, the consent page) sees it.
 type APIClient struct {
 	ID      string // the client_id
 	Name    string
 	Scopes  []string
-	Keys    []string // key ids
+	Keys    []string // key ids (backend clients)
 	Created time.Time
+	// RedirectURIs are a staff app's registered redirect URIs.
+	RedirectURIs []string
 }
 
 // clientID is "<tenant>/<row id>": the tenant is needed to find the
@@ -85,7 +98,78 @@ func (s *Service) RegisterClient(ctx context.Context, by haven.Principal, name s
 	return id, err
 }
 
-// Clients lists the admin's tenant's registered clients.
+// maxRedirectURIs bounds one app's registered redirect URIs.
+const maxRedirectURIs = 10
+
+// RegisterStaffApp registers an app that members of staff sign in to
+// with SMART App Launch (standalone): a public client, with no secret and
+// no key, that may send people back only to the redirect URIs registered
+// here (compared exactly), and may ask only for these user/ scopes. Its
+// tokens act as the member of staff who approved it, never as more.
+func (s *Service) RegisterStaffApp(ctx context.Context, by haven.Principal, name string, redirectURIs, scopes []string) (string, error) {
+	if by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || by.TenantID == "" {
+		return "", haven.ErrForbidden
+	}
+	if by.Role == haven.RoleTenantAdmin && !by.SteppedUp {
+		return "", ErrStepUp
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return "", haven.Invalid("name", "give the app a name of up to 100 characters")
+	}
+	if len(redirectURIs) == 0 || len(redirectURIs) > maxRedirectURIs {
+		return "", haven.Invalid("redirect_uris", "give between 1 and %d redirect URIs", maxRedirectURIs)
+	}
+	for _, u := range redirectURIs {
+		if err := smart.ValidateRedirectURI(u); err != nil {
+			return "", haven.Invalid("redirect_uris", "%s", err)
+		}
+	}
+	if len(scopes) == 0 {
+		return "", haven.Invalid("scopes", "allow at least one scope, such as user/Patient.rs")
+	}
+	if err := smart.ValidateUserScopes(scopes); err != nil {
+		return "", haven.Invalid("scopes", "%s", err)
+	}
+	row := newID("c-")
+	id := by.TenantID + "/" + row
+	err := s.in(ctx, by.TenantID, func(tx store.Tx, tk *seal.TenantKey) error {
+		c := apiClient{Name: name, Kind: clientKindStaffApp, RedirectURIs: redirectURIs, Scopes: scopes, Created: s.Now().UTC(), CreatedBy: by.ID}
+		if _, err := sealedrow.Put(tx, tk, kindClient, row, 0, &c, s.Now()); err != nil {
+			return err
+		}
+		return s.record(tx, event{actor: by.ID, role: string(by.Role), action: ActionClientAdd, recordID: id, addr: by.ClientAddr, purpose: "staff app"})
+	})
+	return id, err
+}
+
+// StaffApps lists the admin's tenant's registered staff apps.
+func (s *Service) StaffApps(ctx context.Context, by haven.Principal) ([]APIClient, error) {
+	if by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || by.TenantID == "" {
+		return nil, haven.ErrForbidden
+	}
+	var out []APIClient
+	err := s.in(ctx, by.TenantID, func(tx store.Tx, tk *seal.TenantKey) error {
+		rows, err := tx.ListKind(kindClient, "", 1000)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			var c apiClient
+			if _, err := sealedrow.Get(tx, tk, kindClient, r.ID, &c); err != nil {
+				return err
+			}
+			if c.Kind == clientKindStaffApp {
+				out = append(out, APIClient{ID: by.TenantID + "/" + r.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Created: c.Created})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Clients lists the admin's tenant's registered backend clients (staff
+// apps are listed by StaffApps).
 func (s *Service) Clients(ctx context.Context, by haven.Principal) ([]APIClient, error) {
 	if by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || by.TenantID == "" {
 		return nil, haven.ErrForbidden
@@ -101,6 +185,9 @@ func (s *Service) Clients(ctx context.Context, by haven.Principal) ([]APIClient,
 			if _, err := sealedrow.Get(tx, tk, kindClient, r.ID, &c); err != nil {
 				return err
 			}
+			if c.Kind != "" {
+				continue
+			}
 			ks, _ := smart.ParseJWKS(c.JWKS)
 			info := APIClient{ID: by.TenantID + "/" + r.ID, Name: c.Name, Scopes: c.Scopes, Created: c.Created}
 			for _, k := range ks.Keys {
@@ -113,7 +200,8 @@ func (s *Service) Clients(ctx context.Context, by haven.Principal) ([]APIClient,
 	return out, err
 }
 
-// RemoveClient deletes a client; its tokens stop working at once.
+// RemoveClient deletes a client or a staff app; its tokens stop working at
+// once.
 func (s *Service) RemoveClient(ctx context.Context, by haven.Principal, clientID string) error {
 	partition, row, ok := splitClientID(clientID)
 	if !ok || by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || partition != by.TenantID {
@@ -128,17 +216,26 @@ func (s *Service) RemoveClient(ctx context.Context, by haven.Principal, clientID
 }
 
 // accessToken is an issued token as stored (only its hash names the row).
+// A staff app's token also names the member of staff's account and the
+// web session it was approved in: it acts as that account and works only
+// while that session does.
 type accessToken struct {
 	Client  string    `json:"client"`
 	Scopes  []string  `json:"scopes"`
 	Expires time.Time `json:"expires"`
+	Account string    `json:"account,omitempty"`
+	Session string    `json:"session,omitempty"`
 }
 
 // Grant is what a valid access token carries.
 type Grant struct {
 	Principal haven.Principal
-	Scopes    []string
-	Expires   time.Time
+	// Scopes are the token's scopes of its own context: system/ for a
+	// backend client, user/ for a staff app.
+	Scopes  []string
+	Expires time.Time
+	// Client is the client or staff app the token was issued to.
+	Client string
 }
 
 // lookupClient finds a client for the assertion verifier.
@@ -152,8 +249,8 @@ func (s *Service) lookupClient(ctx context.Context, clientID string) (smart.Clie
 	err := s.in(ctx, partition, func(tx store.Tx, tk *seal.TenantKey) error {
 		var c apiClient
 		_, err := sealedrow.Get(tx, tk, kindClient, row, &c)
-		if errors.Is(err, haven.ErrNotFound) {
-			return nil
+		if errors.Is(err, haven.ErrNotFound) || err == nil && c.Kind != "" {
+			return nil // a staff app has no key and is no backend client
 		} else if err != nil {
 			return err
 		}
@@ -213,6 +310,9 @@ func (s *Service) IssueToken(ctx context.Context, form url.Values, addr string) 
 }
 
 func (s *Service) issueToken(ctx context.Context, form url.Values, addr string) (smart.TokenResponse, error) {
+	if form.Get("grant_type") == smart.GrantTypeAuthorizationCode && len(form["grant_type"]) == 1 {
+		return s.redeemCode(ctx, form, addr) // a staff app (launch.go)
+	}
 	req, err := smart.ParseRequest(form)
 	if err != nil {
 		var oe *smart.Error
@@ -288,11 +388,13 @@ func (s *Service) refused(ctx context.Context, clientID, why, addr string) {
 	}
 }
 
-// pruneExpired deletes a few spent tokens and assertion ids. Rows carry
-// their write time in the clear, so this needs no decryption; both kinds
-// are dead well within ten minutes of being written.
+// pruneExpired deletes a few spent tokens, assertion ids and authorization
+// codes. Rows carry their write time in the clear, so this needs no
+// decryption; all three kinds are dead well within ten minutes of being
+// written (a code is kept past its minute so that a replay can be
+// recognised and revoke what the code issued).
 func (s *Service) pruneExpired(tx store.Tx, now time.Time) {
-	for _, k := range []haven.Kind{kindToken, kindJTI} {
+	for _, k := range []haven.Kind{kindToken, kindJTI, kindCode} {
 		rows, err := tx.ListKind(k, "", 200)
 		if err != nil {
 			return
@@ -325,7 +427,21 @@ func (s *Service) AuthenticateToken(ctx context.Context, token, addr string) (Gr
 		if _, err := tx.Get(kindClient, crow); err != nil {
 			return err
 		}
-		g = Grant{Principal: haven.Principal{ID: t.Client, TenantID: partition, Role: haven.RoleAPIClient, ClientAddr: addr}, Scopes: t.Scopes, Expires: t.Expires}
+		if t.Session != "" {
+			// A staff app's token: the member of staff, as signed in.
+			p, err := s.tokenSession(tx, tk, t)
+			if err != nil {
+				return err
+			}
+			p.TenantID, p.ClientAddr = partition, addr
+			g = Grant{Principal: p, Scopes: smart.OnlyUserScopes(t.Scopes), Expires: t.Expires, Client: t.Client}
+		} else {
+			g = Grant{Principal: haven.Principal{ID: t.Client, TenantID: partition, Role: haven.RoleAPIClient, ClientAddr: addr},
+				Scopes: smart.OnlySystemScopes(t.Scopes), Expires: t.Expires, Client: t.Client}
+		}
+		if len(g.Scopes) == 0 {
+			return haven.ErrNotFound // a token that permits nothing is no token
+		}
 		return nil
 	})
 	if errors.Is(err, haven.ErrNotFound) || errors.Is(err, errNoPartition) {

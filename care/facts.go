@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/havencare/haven"
+	"github.com/havencare/haven/auth/smart"
 	"github.com/havencare/haven/guard"
 	"github.com/havencare/haven/policy"
 	"github.com/havencare/haven/seal"
@@ -343,6 +344,18 @@ func (f *facts) decide(a policy.Action, person string, kind haven.Kind, reason s
 		c.ScopeAllows = f.s.ScopeAllows != nil && f.s.ScopeAllows(f.p.Scopes, a, kind)
 	}
 	d = policy.Decide(f.p, a, policy.Subject{TenantID: f.tx.Tenant(), PersonID: person, Kind: haven.PolicyKind(kind)}, c)
+	// A member of staff acting through an app (SMART App Launch) is a
+	// principal of their own role that carries the app's scopes; from a
+	// browser they carry none. Policy has judged them exactly as in the
+	// web pages (caseload, service, lease); the scopes may then only take
+	// away, so an app never does more than its user could. Only user/
+	// scopes count (smart.UserPermissions drops every other context), read
+	// as the same permissions ScopeAllows reads for an API client. This is
+	// the one place scopes narrow a member of staff.
+	if f.p.Scopes != nil && role != haven.RoleAPIClient && (d.Allow || d.NeedStepUp) &&
+		!(f.s.ScopeAllows != nil && f.s.ScopeAllows(smart.UserPermissions(f.p.Scopes), a, kind)) {
+		d = policy.Decision{Reason: "the app's scopes do not cover this", Alert: d.Alert}
+	}
 	if !d.Lease {
 		lease = ""
 	}

@@ -2,6 +2,8 @@ package fhir
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/havencare/haven/auth/smart"
 )
@@ -31,13 +33,14 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 				"service": []map[string]any{{
 					"coding": []map[string]string{{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}},
 				}},
-				"description": "SMART Backend Services: client_credentials with a private_key_jwt assertion (RS384 or ES384); system/ scopes.",
-				"extension": []map[string]any{{
+				"description": "SMART Backend Services: client_credentials with a private_key_jwt assertion (RS384 or ES384); system/ scopes. Staff apps: SMART App Launch (standalone), authorization_code with PKCE S256, public clients, user/ scopes; the token acts as the member of staff who approved it.",
+				"extension": append([]map[string]any{{
 					"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
 					"extension": []map[string]string{
 						{"url": "token", "valueUri": s.origin + smart.TokenPath},
+						{"url": "authorize", "valueUri": s.origin + smart.AuthorizePath},
 					},
-				}},
+				}}, smartCapabilities(s.origin)...),
 			},
 			"resource":    capabilityResources(),
 			"interaction": []interaction{{"transaction"}, {"batch"}},
@@ -49,6 +52,17 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 		}},
 	}
 	writeResource(w, http.StatusOK, cs)
+}
+
+// smartCapabilities are the SMART capabilities the well-known document
+// lists, as the capabilities extension of the CapabilityStatement (one
+// source, so the two cannot disagree).
+func smartCapabilities(origin string) []map[string]any {
+	var out []map[string]any
+	for _, c := range smart.NewConfiguration(origin).Capabilities {
+		out = append(out, map[string]any{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/capabilities", "valueCode": c})
+	}
+	return out
 }
 
 type param struct {
@@ -117,5 +131,8 @@ func capabilityResources() []capability {
 		}
 		out = append(out, c)
 	}
+	// The audit log, read-only (fhir/auditevent.go), in name order.
+	out = append(out, auditEventCapability())
+	slices.SortFunc(out, func(a, b capability) int { return strings.Compare(a.Type, b.Type) })
 	return out
 }

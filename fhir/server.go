@@ -1,8 +1,11 @@
 // Package fhir is Haven's FHIR R4 API at /fhir: the language of health
 // systems over the same record service, policy, guard and audit log as the
-// browser. Clients authenticate with SMART Backend Services access tokens;
-// every request's principal is the API client, with the scopes its token
-// carries, and policy allows only what those scopes cover.
+// browser. Systems authenticate with SMART Backend Services access tokens:
+// the principal is the API client, with the scopes its token carries, and
+// policy allows only what those scopes cover. Staff apps (SMART App Launch)
+// get tokens that act as the member of staff who approved them: policy
+// applies that person's caseload, and the token's user/ scopes only narrow
+// it further.
 //
 // docs/fhir.md says what is served and how each type maps to Haven's
 // records; GET /fhir/metadata lists exactly that.
@@ -47,9 +50,13 @@ const maxBody = 1 << 20
 // token's SMART scopes must cover the resource type the kind is served as,
 // with search for listing, read for reading, and both create and update for
 // writing (policy does not tell a create from an update). Home access is
-// served as no type: it is never available through the API.
+// served as no type: it is never available through the API. The audit log
+// (read-audit) needs system/AuditEvent.rs named explicitly, as a bulk export
+// needs each type named: a wildcard does not cover it (auditScope).
 func ScopeAllows(scopes []string, a policy.Action, k haven.Kind) bool {
 	switch a {
+	case policy.ReadAudit:
+		return auditScope(scopes)
 	case policy.ListPeople:
 		return smart.Permits(scopes, "Patient", "s")
 	case policy.ListStaff:
@@ -75,9 +82,21 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Princi
 	if ok {
 		g, err := s.auth.AuthenticateToken(r.Context(), strings.TrimSpace(tok), clientAddr(r))
 		if err == nil {
+			// A backend client's token acts as the client (api-client); a
+			// staff app's as the member of staff who approved it, with
+			// their role, staff record and web session, so that policy
+			// (caseload), the guard's budgets and containment, and the
+			// audit log treat it as they treat that person's browser.
+			// Scopes are those of the token's own context (auth keeps
+			// system/ for clients, user/ for apps) and never nil: for a
+			// member of staff, carrying scopes is what makes the record
+			// service narrow their access by them (care/facts.go).
 			p := g.Principal
-			p.Scopes = g.Scopes
+			p.Scopes = append([]string{}, g.Scopes...)
 			p.Purpose = "API: " + r.Method + " " + r.URL.Path
+			if p.Role != haven.RoleAPIClient {
+				p.Purpose = "API (app " + g.Client + "): " + r.Method + " " + r.URL.Path
+			}
 			return p, true
 		}
 		if !errors.Is(err, auth.ErrSession) {
@@ -86,7 +105,7 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Princi
 		}
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="haven", error="invalid_token"`)
-	writeOutcome(w, http.StatusUnauthorized, "login", "a valid SMART Backend Services access token is required (POST /fhir/auth/token)")
+	writeOutcome(w, http.StatusUnauthorized, "login", "a valid SMART access token is required (POST /fhir/auth/token; staff apps: GET /fhir/auth/authorize first)")
 	return haven.Principal{}, false
 }
 

@@ -31,6 +31,13 @@ func (s *Server) register() {
 	s.route("GET", "/fhir/metadata", Public, plain(f.Metadata), noCookies)
 	s.route("POST", "/fhir", Public, plain(f.Bundle), noCookies)
 	s.route("POST", "/fhir/{$}", Public, plain(f.Bundle), noCookies)
+	// The audit log as AuditEvent: read and search only; writes are 405.
+	s.route("GET", "/fhir/AuditEvent", Public, plain(f.AuditEventSearch), noCookies)
+	s.route("GET", "/fhir/AuditEvent/{id}", Public, plain(f.AuditEventRead), noCookies)
+	s.route("POST", "/fhir/AuditEvent", Public, plain(f.AuditEventWrite), noCookies)
+	for _, m := range []string{"PUT", "PATCH", "DELETE"} {
+		s.route(m, "/fhir/AuditEvent/{id}", Public, plain(f.AuditEventWrite), noCookies)
+	}
 	s.route("GET", "/fhir/{type}", Public, plain(f.Search), noCookies)
 	s.route("POST", "/fhir/{type}", Public, plain(f.Create), noCookies)
 	s.route("GET", "/fhir/{type}/{id}", Public, plain(f.Read), noCookies)
@@ -99,4 +106,5 @@ func (s *Server) register() {
 	s.route("POST", "/people/{id}/break-glass", Signed, s.breakGlass, roles(haven.RoleClinician), stepUp)
 
 	s.registerAPI()
+	s.registerLaunch() // SMART App Launch for staff apps (web/launch.go)
 }

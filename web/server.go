@@ -119,7 +119,10 @@ func New(cfg Config, a *auth.Service, c *care.Service, log *slog.Logger) *Server
 	}
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles()))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.page(w, r, nil, http.StatusNotFound, "message", &view{Title: "Page not found", Message: "There is no page at this address."})
+		// No form, so no anti-forgery cookie: a browser's own requests
+		// (/favicon.ico beside the first page) must not replace the one a
+		// sign-in form in another tab is about to post with.
+		s.page(w, r, nil, http.StatusNotFound, "message", &view{Title: "Page not found", Message: "There is no page at this address.", CSRF: "-"})
 	})
 	return s
 }

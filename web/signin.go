@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/pquerna/otp"
 
@@ -35,28 +36,35 @@ func (s *Server) startSession(w http.ResponseWriter, sess *auth.Session) {
 	s.setCookie(w, "session", sess.Token, 0)
 }
 
-// afterSignIn is where a session goes next.
+// afterSignIn is where a session goes next. next (a path on this site,
+// such as a staff app's authorization request) survives the factor step.
 func afterSignIn(sess *auth.Session, next string) string {
+	next = localPath(next, "")
 	switch {
 	case sess.Enrolling:
 		return "/enrol/factor"
 	case !sess.FullyAuthenticated():
+		if next != "" {
+			return "/confirm?next=" + url.QueryEscape(next)
+		}
 		return "/confirm"
 	}
 	return localPath(next, "/")
 }
 
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, q *request) {
+	next := localPath(r.URL.Query().Get("next"), "")
 	if q.sess.FullyAuthenticated() {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, localPath(next, "/"), http.StatusSeeOther)
 		return
 	}
-	s.page(w, r, q, http.StatusOK, "signin", &view{Title: "Sign in", Script: true})
+	s.page(w, r, q, http.StatusOK, "signin", &view{Title: "Sign in", Script: true, Next: next})
 }
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, q *request) {
 	email, pw := r.PostFormValue("email"), r.PostFormValue("password")
-	v := &view{Title: "Sign in", Script: true, Form: map[string]string{"email": email}}
+	next := localPath(r.PostFormValue("next"), "")
+	v := &view{Title: "Sign in", Script: true, Form: map[string]string{"email": email}, Next: next}
 	if email == "" || pw == "" {
 		if email == "" {
 			v.Errors = append(v.Errors, fieldError{"email", "Enter your e-mail address."})
@@ -85,7 +93,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, q *request) {
 		return
 	}
 	s.startSession(w, sess)
-	http.Redirect(w, r, afterSignIn(sess, ""), http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(sess, next), http.StatusSeeOther)
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, q *request) {
@@ -202,7 +210,7 @@ func (s *Server) passkeySignInFinish(w http.ResponseWriter, r *http.Request, q *
 		return
 	}
 	s.startSession(w, sess)
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": afterSignIn(sess, "")})
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": afterSignIn(sess, r.URL.Query().Get("next"))})
 }
 
 // passkeyAnswer reads the browser's answer to a passkey prompt, refusing

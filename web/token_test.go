@@ -333,8 +333,8 @@ func TestTokenSmartConfiguration(t *testing.T) {
 		return out
 	}
 	methods := strs("token_endpoint_auth_methods_supported")
-	if !slices.Equal(methods, []string{"private_key_jwt"}) {
-		t.Errorf("token_endpoint_auth_methods_supported = %q, want [private_key_jwt]", methods)
+	if !slices.Equal(methods, []string{"private_key_jwt", "none"}) { // none: staff apps, public clients with PKCE
+		t.Errorf("token_endpoint_auth_methods_supported = %q, want [private_key_jwt none]", methods)
 	}
 	for _, m := range methods {
 		if strings.Contains(m, "client_secret") {
@@ -355,8 +355,8 @@ func TestTokenSmartConfiguration(t *testing.T) {
 			t.Errorf("signing alg %q advertised", a)
 		}
 	}
-	if got := strs("grant_types_supported"); !slices.Equal(got, []string{"client_credentials"}) {
-		t.Errorf("grant_types_supported = %q, want [client_credentials]", got)
+	if got := strs("grant_types_supported"); !slices.Equal(got, []string{"client_credentials", "authorization_code"}) {
+		t.Errorf("grant_types_supported = %q, want [client_credentials authorization_code]", got)
 	}
 }
 
@@ -632,10 +632,10 @@ func TestTokenAttacks(t *testing.T) {
 			name: "unsupported grant_type",
 			form: func(t *testing.T) url.Values {
 				f := tokenForm(valid(t), allowedScope)
-				f.Set("grant_type", "authorization_code")
+				f.Set("grant_type", "authorization_code") // the staff apps' grant: not for a backend client
 				return f
 			},
-			status: 400, code: "unsupported_grant_type",
+			status: 400, code: "unauthorized_client",
 		},
 	}
 	for _, tc := range tests {

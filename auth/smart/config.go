@@ -19,16 +19,20 @@ const MaxTokenLife = 5 * time.Minute
 // Configuration is the document published at GET
 // /fhir/.well-known/smart-configuration.
 //
-// It describes a server for backend services only. authorization_endpoint
-// and code_challenge_methods_supported, which the SMART conformance page
-// lists for the App Launch flows, are left out because there is no
-// authorization endpoint to describe; issuer is only for sso-openid-connect.
+// It describes two ways in: SMART Backend Services (client_credentials with
+// a private_key_jwt assertion, system/ scopes) for systems, and SMART App
+// Launch, standalone, for staff apps (authorization_code with PKCE S256,
+// public clients, user/ scopes). issuer is only for sso-openid-connect,
+// which Haven does not offer.
 type Configuration struct {
 	Issuer                                     string   `json:"issuer,omitempty"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
 	TokenEndpoint                              string   `json:"token_endpoint"`
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	ScopesSupported                            []string `json:"scopes_supported"`
 	Capabilities                               []string `json:"capabilities"`
 }
@@ -42,20 +46,28 @@ func NewConfiguration(baseURL string) Configuration {
 	for i, a := range allowedAlgorithms {
 		algs[i] = string(a)
 	}
+	base := strings.TrimRight(baseURL, "/")
 	return Configuration{
-		TokenEndpoint:                     strings.TrimRight(baseURL, "/") + TokenPath,
-		TokenEndpointAuthMethodsSupported: []string{"private_key_jwt"},
+		AuthorizationEndpoint: base + AuthorizePath,
+		TokenEndpoint:         base + TokenPath,
+		// private_key_jwt for backend services; "none" (RFC 7591) for staff
+		// apps, public clients that prove themselves with PKCE instead.
+		TokenEndpointAuthMethodsSupported: []string{"private_key_jwt", "none"},
 		// Built from the allow-list Verify uses, so the document cannot
 		// advertise an algorithm that would then be refused.
 		TokenEndpointAuthSigningAlgValuesSupported: algs,
-		GrantTypesSupported:                        []string{GrantTypeClientCredentials},
+		GrantTypesSupported:                        []string{GrantTypeClientCredentials, GrantTypeAuthorizationCode},
+		ResponseTypesSupported:                     []string{ResponseTypeCode},
+		// Never "plain": SMART forbids it.
+		CodeChallengeMethodsSupported: []string{PKCEMethodS256},
 		// What a client may ask for; each client gets only what its tenant
-		// administrator allowed (GrantScopes).
-		ScopesSupported: []string{"system/*.rs", "system/*.read"},
-		// SMART defines no capability for backend services as such: they
-		// are asymmetric confidential clients, and both scope syntaxes are
-		// understood.
-		Capabilities: []string{"client-confidential-asymmetric", "permission-v1", "permission-v2"},
+		// administrator allowed (GrantScopes, GrantUserScopes).
+		ScopesSupported: []string{"system/*.rs", "system/*.read", "user/*.cruds", "user/*.rs", "user/*.read"},
+		// Backend services are asymmetric confidential clients; staff apps
+		// are public clients launched standalone that act as their user.
+		// Both scope syntaxes are understood. No refresh tokens, no
+		// OpenID Connect, no EHR launch, no patient context.
+		Capabilities: []string{"client-confidential-asymmetric", "launch-standalone", "client-public", "permission-user", "permission-v1", "permission-v2"},
 	}
 }
 

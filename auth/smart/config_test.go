@@ -3,6 +3,7 @@ package smart_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,18 +38,35 @@ func TestNewConfiguration(t *testing.T) {
 		t.Errorf("token_endpoint = %v", doc["token_endpoint"])
 	}
 	for key, want := range map[string][]string{
-		"token_endpoint_auth_methods_supported":            {"private_key_jwt"},
+		"token_endpoint_auth_methods_supported":            {"private_key_jwt", "none"},
 		"token_endpoint_auth_signing_alg_values_supported": {"RS384", "ES384"},
-		"grant_types_supported":                            {"client_credentials"},
-		"capabilities":                                     {"client-confidential-asymmetric", "permission-v1", "permission-v2"},
+		"grant_types_supported":                            {"client_credentials", "authorization_code"},
+		"response_types_supported":                         {"code"},
+		"code_challenge_methods_supported":                 {"S256"},
+		"capabilities":                                     {"client-confidential-asymmetric", "launch-standalone", "client-public", "permission-user", "permission-v1", "permission-v2"},
 	} {
 		if got := strs(key); !slices.Equal(got, want) {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
 	}
-	// Every advertised scope must be one a client can be allowed.
-	if err := smart.ValidateScopes(strs("scopes_supported")); err != nil || len(strs("scopes_supported")) == 0 {
-		t.Errorf("scopes_supported %q: %v", strs("scopes_supported"), err)
+	if doc["authorization_endpoint"] != "https://haven.example/fhir/auth/authorize" {
+		t.Errorf("authorization_endpoint = %v", doc["authorization_endpoint"])
+	}
+	// Every advertised scope must be one a backend client or a staff app
+	// can be allowed.
+	var system, user []string
+	for _, sc := range strs("scopes_supported") {
+		if strings.HasPrefix(sc, "user/") {
+			user = append(user, sc)
+		} else {
+			system = append(system, sc)
+		}
+	}
+	if err := smart.ValidateScopes(system); err != nil || len(system) == 0 {
+		t.Errorf("scopes_supported %q: %v", system, err)
+	}
+	if err := smart.ValidateUserScopes(user); err != nil || len(user) == 0 {
+		t.Errorf("scopes_supported %q: %v", user, err)
 	}
 	if _, ok := doc["issuer"]; ok {
 		t.Error("issuer published without sso-openid-connect")

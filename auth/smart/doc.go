@@ -12,6 +12,13 @@
 // any other error is the server's fault (a store that could not be read) and
 // should be answered with a 500 that says nothing more.
 //
+// launch.go checks the other way in, SMART App Launch (standalone) for
+// staff apps: public clients using the authorization code grant with PKCE
+// S256 ([ParseAuthorizeRequest], [AuthorizeRequest.Check], [VerifyPKCE],
+// [ParseCodeRequest]) and user/ scopes ([GrantUserScopes]), which share the
+// system/ scopes' grammar. Package auth binds the code and the token to the
+// member of staff's web session.
+//
 // # What is checked
 //
 // Client keys are registered as a JWK Set, checked once by [ParseJWKS]:

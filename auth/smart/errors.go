@@ -2,15 +2,23 @@ package smart
 
 import "net/http"
 
-// OAuth 2.0 error codes (RFC 6749 section 5.2) the token endpoint answers
-// with. invalid_grant is not among them: with client_credentials the client's
-// own credentials are the grant, and SMART requires a failed client assertion
-// to be reported as invalid_client.
+// OAuth 2.0 error codes (RFC 6749 sections 5.2 and 4.1.2.1). With
+// client_credentials the client's own credentials are the grant, and SMART
+// requires a failed client assertion to be reported as invalid_client;
+// invalid_grant is for an authorization code that does not hold, and
+// unauthorized_client for a backend client that tries the staff apps'
+// grant. unsupported_response_type and access_denied are sent back to a
+// staff app in its redirect.
 const (
-	CodeInvalidRequest       = "invalid_request"
-	CodeInvalidClient        = "invalid_client"
-	CodeInvalidScope         = "invalid_scope"
-	CodeUnsupportedGrantType = "unsupported_grant_type"
+	CodeInvalidRequest          = "invalid_request"
+	CodeInvalidClient           = "invalid_client"
+	CodeInvalidScope            = "invalid_scope"
+	CodeUnsupportedGrantType    = "unsupported_grant_type"
+	CodeInvalidGrant            = "invalid_grant"
+	CodeUnauthorizedClient      = "unauthorized_client"
+	CodeUnsupportedResponseType = "unsupported_response_type"
+	CodeAccessDenied            = "access_denied"
+	CodeServerError             = "server_error"
 )
 
 // Error is an OAuth error response. It marshals to the JSON body RFC 6749

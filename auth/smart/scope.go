@@ -29,12 +29,25 @@ type systemScope struct {
 	query    string // v2 search-parameter constraint after '?', or ""
 }
 
+// Scope contexts: who the access is for. A backend service acts for its
+// organisation (system/); a member of staff's app acts as that member of
+// staff (user/). Haven has no patient-facing apps, so no patient/ context.
+const (
+	contextSystem = "system/"
+	contextUser   = "user/"
+)
+
 // parseSystemScope parses the v1 ("system/Patient.read") and v2
 // ("system/Patient.rs?category=...") forms. The v1 suffixes read, write and
 // * mean rs, cud and cruds, as SMART v2 defines them. Any other shape, and
 // every user/ or patient/ scope, is not a backend services scope.
-func parseSystemScope(s string) (systemScope, bool) {
-	rest, ok := strings.CutPrefix(s, "system/")
+func parseSystemScope(s string) (systemScope, bool) { return parseScopeIn(contextSystem, s) }
+
+// parseScopeIn parses a scope of the given context ("system/" or "user/"):
+// the two contexts share one grammar, and what is parsed (type,
+// permissions, constraint) carries no context, which the caller keeps.
+func parseScopeIn(context, s string) (systemScope, bool) {
+	rest, ok := strings.CutPrefix(s, context)
 	if !ok {
 		return systemScope{}, false
 	}

@@ -19,6 +19,8 @@ const adminUsage = `Usage:
   haven admin reinvite        --email E                   new enrolment link for someone who has not finished
   haven admin unlock          --email E                   lift a lockout after 100 failed attempts
   haven admin register-client --tenant ID --name N --jwks FILE --scopes "system/Patient.read ..."
+  haven admin register-app    --tenant ID --name N --redirect-uri URI [--redirect-uri URI ...] --scopes "user/Patient.rs ..."
+                              a staff app (SMART App Launch): acts as the member of staff who allows it
 
 Each also takes --data DIR, --database-url URL and --origin URL (the address
 people reach Haven at, used in links). There are no default passwords: every
@@ -43,6 +45,8 @@ func cmdAdmin(args []string) error {
 	staff := fs.String("staff", "", "id of the tenant's staff record to link the account to")
 	jwks := fs.String("jwks", "", "file holding the client's public JSON Web Key Set")
 	scopes := fs.String("scopes", "", "scopes the client may request, space separated")
+	var redirects listFlag
+	fs.Var(&redirects, "redirect-uri", "a staff app's redirect URI, exactly as it sends it (repeat for more)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -126,6 +130,19 @@ func cmdAdmin(args []string) error {
 			return explain(err)
 		}
 		fmt.Printf("Registered. client_id: %s\ntoken endpoint: %s/fhir/auth/token\n", cid, a.opt.origin)
+	case "register-app":
+		if err := need("tenant", *tenant, "name", *name, "scopes", *scopes); err != nil {
+			return err
+		}
+		if len(redirects) == 0 {
+			return fmt.Errorf("admin %s: --redirect-uri is required", args[0])
+		}
+		cid, err := a.auth.RegisterStaffApp(ctx, console(*tenant), *name, redirects, strings.Fields(*scopes))
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Printf("Registered. client_id: %s (a public client: no secret, PKCE S256)\nauthorization endpoint: %s/fhir/auth/authorize\ntoken endpoint: %s/fhir/auth/token\naud: %s/fhir\n",
+			cid, a.opt.origin, a.opt.origin, a.opt.origin)
 	default:
 		fmt.Fprintf(os.Stderr, "haven admin: unknown command %q\n\n%s", args[0], adminUsage)
 		return exitError{2}
@@ -143,4 +160,14 @@ func explain(err error) error {
 		return errors.New("no such account or tenant")
 	}
 	return err
+}
+
+// listFlag is a flag that may be given more than once.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
