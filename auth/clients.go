@@ -145,51 +145,37 @@ func (s *Service) RegisterStaffApp(ctx context.Context, by haven.Principal, name
 
 // StaffApps lists the admin's tenant's registered staff apps.
 func (s *Service) StaffApps(ctx context.Context, by haven.Principal) ([]APIClient, error) {
-	if by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || by.TenantID == "" {
-		return nil, haven.ErrForbidden
-	}
-	var out []APIClient
-	err := s.in(ctx, by.TenantID, func(tx store.Tx, tk *seal.TenantKey) error {
-		rows, err := tx.ListKind(kindClient, "", 1000)
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			var c apiClient
-			if _, err := sealedrow.Get(tx, tk, kindClient, r.ID, &c); err != nil {
-				return err
-			}
-			if c.Kind == clientKindStaffApp {
-				out = append(out, APIClient{ID: by.TenantID + "/" + r.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Created: c.Created})
-			}
-		}
-		return nil
-	})
-	return out, err
+	return s.listClients(ctx, by, clientKindStaffApp)
 }
 
 // Clients lists the admin's tenant's registered backend clients (staff
 // apps are listed by StaffApps).
 func (s *Service) Clients(ctx context.Context, by haven.Principal) ([]APIClient, error) {
+	return s.listClients(ctx, by, "")
+}
+
+// listClients lists the tenant's clients of one kind ("" for backend
+// clients), for its administrator.
+func (s *Service) listClients(ctx context.Context, by haven.Principal, kind string) ([]APIClient, error) {
 	if by.Role != haven.RoleTenantAdmin && by.Role != haven.RoleSystem || by.TenantID == "" {
 		return nil, haven.ErrForbidden
 	}
 	var out []APIClient
-	err := s.in(ctx, by.TenantID, func(tx store.Tx, tk *seal.TenantKey) error {
+	err := s.look(ctx, by.TenantID, func(tx store.Tx, tk *seal.TenantKey) error {
 		rows, err := tx.ListKind(kindClient, "", 1000)
 		if err != nil {
 			return err
 		}
 		for _, r := range rows {
 			var c apiClient
-			if _, err := sealedrow.Get(tx, tk, kindClient, r.ID, &c); err != nil {
+			if err := sealedrow.Open(tx, tk, r, &c); err != nil {
 				return err
 			}
-			if c.Kind != "" {
+			if c.Kind != kind {
 				continue
 			}
+			info := APIClient{ID: by.TenantID + "/" + r.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Created: c.Created}
 			ks, _ := smart.ParseJWKS(c.JWKS)
-			info := APIClient{ID: by.TenantID + "/" + r.ID, Name: c.Name, Scopes: c.Scopes, Created: c.Created}
 			for _, k := range ks.Keys {
 				info.Keys = append(info.Keys, k.KeyID)
 			}

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -57,64 +56,18 @@ var ignoredLaunchScopes = map[string]bool{
 // dropped. Well-formed user/ scopes the app is not allowed are dropped; a
 // request of which nothing remains is refused.
 func GrantUserScopes(requested string, allowed []string) ([]string, error) {
-	if len(requested) > maxScopeBytes {
-		return nil, newError(CodeInvalidScope, "scope is too long")
-	}
-	var permitted []systemScope
-	for _, a := range allowed {
-		if sc, ok := parseScopeIn(contextUser, a); ok {
-			permitted = append(permitted, sc)
-		}
-	}
-	var granted []string
-	seen := make(map[string]bool)
-	for _, tok := range strings.Split(requested, " ") {
-		if tok == "" {
-			continue
-		}
-		if !validScopeToken(tok) {
-			return nil, newError(CodeInvalidScope, "malformed scope")
-		}
-		if ignoredLaunchScopes[tok] {
-			continue
-		}
-		sc, ok := parseScopeIn(contextUser, tok)
-		if !ok {
-			if strings.HasPrefix(tok, contextSystem) || strings.HasPrefix(tok, "patient/") {
-				return nil, newError(CodeInvalidScope, "a staff app acts as its user and can request only user/ scopes: "+truncate(tok))
-			}
-			return nil, newError(CodeInvalidScope, "unsupported scope: "+truncate(tok))
-		}
-		if seen[tok] {
-			continue
-		}
-		seen[tok] = true
-		if covers(permitted, sc) {
-			granted = append(granted, tok)
-		}
-	}
-	if len(seen) == 0 {
-		return nil, newError(CodeInvalidScope, "scope is required: ask for user/ scopes such as user/Patient.rs")
-	}
-	if len(granted) == 0 {
-		return nil, newError(CodeInvalidScope, "none of the requested scopes is allowed for this app")
-	}
-	return granted, nil
+	return grant(grantRules{
+		context:      contextUser,
+		ignored:      ignoredLaunchScopes,
+		otherContext: "a staff app acts as its user and can request only user/ scopes: ",
+		noScope:      "scope is required: ask for user/ scopes such as user/Patient.rs",
+		noneAllowed:  "none of the requested scopes is allowed for this app",
+	}, requested, allowed)
 }
 
 // ValidateUserScopes checks the scopes an administrator allows a staff
 // app: user/ scopes only.
-func ValidateUserScopes(allowed []string) error {
-	for _, a := range allowed {
-		if !validScopeToken(a) {
-			return fmt.Errorf("smart: scope %q is not a valid OAuth scope", a)
-		}
-		if _, ok := parseScopeIn(contextUser, a); !ok {
-			return fmt.Errorf("smart: scope %q is not a SMART user/ scope", a)
-		}
-	}
-	return nil
-}
+func ValidateUserScopes(allowed []string) error { return validateIn(contextUser, allowed) }
 
 // OnlyUserScopes keeps the user/ scopes of granted that parse, and
 // OnlySystemScopes the system/ ones: a token carries scopes of its own

@@ -165,12 +165,33 @@ func covers(allowed []systemScope, req systemScope) bool {
 // refused; the token response's scope field tells the client what it got. An
 // allowed entry that does not parse grants nothing (see ValidateScopes).
 func GrantScopes(requested string, allowed []string) ([]string, error) {
+	return grant(grantRules{
+		context:      contextSystem,
+		otherContext: "only system/ scopes can be requested by a backend service: ",
+		noScope:      "scope is required",
+		noneAllowed:  "none of the requested scopes is allowed for this client",
+	}, requested, allowed)
+}
+
+// grantRules are what differs between a backend service's request and a
+// staff app's: the context whose scopes are granted, SMART scopes that are
+// dropped without a word, and the reasons given when refusing.
+type grantRules struct {
+	context      string
+	ignored      map[string]bool
+	otherContext string // refusal of a scope of another context, before the scope
+	noScope      string
+	noneAllowed  string
+}
+
+// grant intersects requested with the allowed scopes of r.context.
+func grant(r grantRules, requested string, allowed []string) ([]string, error) {
 	if len(requested) > maxScopeBytes {
 		return nil, newError(CodeInvalidScope, "scope is too long")
 	}
 	var permitted []systemScope
 	for _, a := range allowed {
-		if sc, ok := parseSystemScope(a); ok {
+		if sc, ok := parseScopeIn(r.context, a); ok {
 			permitted = append(permitted, sc)
 		}
 	}
@@ -185,10 +206,15 @@ func GrantScopes(requested string, allowed []string) ([]string, error) {
 		if !validScopeToken(tok) {
 			return nil, newError(CodeInvalidScope, "malformed scope")
 		}
-		sc, ok := parseSystemScope(tok)
+		if r.ignored[tok] {
+			continue
+		}
+		sc, ok := parseScopeIn(r.context, tok)
 		if !ok {
-			if strings.HasPrefix(tok, "user/") || strings.HasPrefix(tok, "patient/") {
-				return nil, newError(CodeInvalidScope, "only system/ scopes can be requested by a backend service: "+truncate(tok))
+			for _, c := range []string{contextSystem, contextUser, "patient/"} {
+				if c != r.context && strings.HasPrefix(tok, c) {
+					return nil, newError(CodeInvalidScope, r.otherContext+truncate(tok))
+				}
 			}
 			return nil, newError(CodeInvalidScope, "unsupported scope: "+truncate(tok))
 		}
@@ -201,10 +227,10 @@ func GrantScopes(requested string, allowed []string) ([]string, error) {
 		}
 	}
 	if len(seen) == 0 {
-		return nil, newError(CodeInvalidScope, "scope is required")
+		return nil, newError(CodeInvalidScope, r.noScope)
 	}
 	if len(granted) == 0 {
-		return nil, newError(CodeInvalidScope, "none of the requested scopes is allowed for this client")
+		return nil, newError(CodeInvalidScope, r.noneAllowed)
 	}
 	return granted, nil
 }
@@ -212,13 +238,16 @@ func GrantScopes(requested string, allowed []string) ([]string, error) {
 // ValidateScopes checks the scopes an administrator allows a client, so a
 // typing mistake is reported when it is made instead of silently granting
 // nothing.
-func ValidateScopes(allowed []string) error {
+func ValidateScopes(allowed []string) error { return validateIn(contextSystem, allowed) }
+
+// validateIn checks that every allowed scope is a scope of context.
+func validateIn(context string, allowed []string) error {
 	for _, a := range allowed {
 		if !validScopeToken(a) {
 			return fmt.Errorf("smart: scope %q is not a valid OAuth scope", a)
 		}
-		if _, ok := parseSystemScope(a); !ok {
-			return fmt.Errorf("smart: scope %q is not a SMART system/ scope", a)
+		if _, ok := parseScopeIn(context, a); !ok {
+			return fmt.Errorf("smart: scope %q is not a SMART %s scope", a, context)
 		}
 	}
 	return nil
