@@ -323,16 +323,7 @@ func (s *Server) AuditEventSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	self := s.origin + "/fhir/AuditEvent"
-	if enc := q.Encode(); enc != "" {
-		self += "?" + enc
-	}
-	b.Link = append([]BundleLink{{Relation: "self", URL: self}}, b.Link...)
-	if len(ignored) > 0 {
-		b.Entry = append(b.Entry, BundleEntry{Search: &BundleSearch{Mode: "outcome"}, Resource: OperationOutcome{ResourceType: "OperationOutcome",
-			Issue: []Issue{{Severity: "warning", Code: "not-supported", Diagnostics: "ignored unsupported search parameters: " + strings.Join(ignored, ", ")}}}})
-	}
-	writeResource(w, http.StatusOK, b)
+	s.answerSearch(w, b, "AuditEvent", q, ignored)
 }
 
 // searchAudit runs a search of the audit log whose parameters are all

@@ -116,7 +116,13 @@ func (s *Server) Search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	self := s.origin + "/fhir/" + t.name
+	s.answerSearch(w, b, t.name, q, ignored)
+}
+
+// answerSearch sends a search's Bundle with its self link and, when
+// parameters were ignored, an outcome entry that names them.
+func (s *Server) answerSearch(w http.ResponseWriter, b *Bundle, typ string, q url.Values, ignored []string) {
+	self := s.origin + "/fhir/" + typ
 	if enc := q.Encode(); enc != "" {
 		self += "?" + enc
 	}
