@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -218,37 +219,51 @@ func (s *Server) tenantSessionsPage(w http.ResponseWriter, r *http.Request, q *r
 	s.page(w, r, q, http.StatusOK, "sessions", &view{Title: "Signed-in sessions", Sessions: ss, Wide: true})
 }
 
-func (s *Server) clientsView(r *http.Request, q *request, v *view) error {
-	cs, err := s.auth.Clients(r.Context(), q.principal())
-	v.Title, v.Clients, v.Wide = "API clients", cs, true
-	return err
+// clientList is one of the administrator's pages that list and register
+// the tenant's clients: backend services, or staff apps.
+type clientList struct {
+	title, template string
+	list            func(context.Context, haven.Principal) ([]auth.APIClient, error)
 }
 
-func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, q *request) {
-	v := &view{}
-	if err := s.clientsView(r, q, v); err != nil {
+func (s *Server) apiClients() clientList {
+	return clientList{title: "API clients", template: "clients", list: s.auth.Clients}
+}
+
+// showClients renders l's page with v: the form as sent back after a
+// refusal, or the new client's id after a registration.
+func (s *Server) showClients(w http.ResponseWriter, r *http.Request, q *request, l clientList, v *view) {
+	cs, err := l.list(r.Context(), q.principal())
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.page(w, r, q, http.StatusOK, "clients", v)
+	v.Title, v.Clients, v.Wide = l.title, cs, true
+	s.page(w, r, q, http.StatusOK, l.template, v)
 }
 
-func (s *Server) registerClient(w http.ResponseWriter, r *http.Request, q *request) {
-	name, jwks, scopes := r.PostFormValue("name"), r.PostFormValue("jwks"), r.PostFormValue("scopes")
-	id, err := s.auth.RegisterClient(r.Context(), q.principal(), name, []byte(jwks), strings.Fields(scopes))
-	v := &view{Form: map[string]string{"name": name, "jwks": jwks, "scopes": scopes}}
-	if err != nil && !v.invalid(err, "jwks") {
+// registered answers a registration on l's page: the new id, or the form
+// again with the refusal shown at field.
+func (s *Server) registered(w http.ResponseWriter, r *http.Request, q *request, l clientList, form map[string]string, field, id string, err error) {
+	v := &view{Form: form}
+	if err != nil && !v.invalid(err, field) {
 		s.fail(w, r, err)
 		return
 	}
 	if err == nil {
 		v.Link, v.Form = id, nil
 	}
-	if err := s.clientsView(r, q, v); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.page(w, r, q, http.StatusOK, "clients", v)
+	s.showClients(w, r, q, l, v)
+}
+
+func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, q *request) {
+	s.showClients(w, r, q, s.apiClients(), &view{})
+}
+
+func (s *Server) registerClient(w http.ResponseWriter, r *http.Request, q *request) {
+	name, jwks, scopes := r.PostFormValue("name"), r.PostFormValue("jwks"), r.PostFormValue("scopes")
+	id, err := s.auth.RegisterClient(r.Context(), q.principal(), name, []byte(jwks), strings.Fields(scopes))
+	s.registered(w, r, q, s.apiClients(), map[string]string{"name": name, "jwks": jwks, "scopes": scopes}, "jwks", id, err)
 }
 
 func (s *Server) removeClient(w http.ResponseWriter, r *http.Request, q *request) {

@@ -172,37 +172,18 @@ func (s *Server) checkLaunch(w http.ResponseWriter, r *http.Request, q *request,
 
 // Staff apps, for tenant administrators.
 
-func (s *Server) appsView(r *http.Request, q *request, v *view) error {
-	apps, err := s.auth.StaffApps(r.Context(), q.principal())
-	v.Title, v.Clients, v.Wide = "Staff apps", apps, true
-	return err
+func (s *Server) staffApps() clientList {
+	return clientList{title: "Staff apps", template: "apps", list: s.auth.StaffApps}
 }
 
 func (s *Server) appsPage(w http.ResponseWriter, r *http.Request, q *request) {
-	v := &view{}
-	if err := s.appsView(r, q, v); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.page(w, r, q, http.StatusOK, "apps", v)
+	s.showClients(w, r, q, s.staffApps(), &view{})
 }
 
 func (s *Server) registerApp(w http.ResponseWriter, r *http.Request, q *request) {
 	name, uris, scopes := r.PostFormValue("name"), r.PostFormValue("redirect_uris"), r.PostFormValue("scopes")
 	id, err := s.auth.RegisterStaffApp(r.Context(), q.principal(), name, strings.Fields(uris), strings.Fields(scopes))
-	v := &view{Form: map[string]string{"name": name, "redirect_uris": uris, "scopes": scopes}}
-	if err != nil && !v.invalid(err, "name") {
-		s.fail(w, r, err)
-		return
-	}
-	if err == nil {
-		v.Link, v.Form = id, nil
-	}
-	if err := s.appsView(r, q, v); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.page(w, r, q, http.StatusOK, "apps", v)
+	s.registered(w, r, q, s.staffApps(), map[string]string{"name": name, "redirect_uris": uris, "scopes": scopes}, "name", id, err)
 }
 
 func (s *Server) removeApp(w http.ResponseWriter, r *http.Request, q *request) {
