@@ -115,7 +115,14 @@ func (a *api) do(t *testing.T, method, path, tok string, body string, headers ..
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := a.client.Do(req)
+	return send(t, a.client, req)
+}
+
+// send makes the request and reads the whole answer, decoding it when it
+// is JSON.
+func send(t *testing.T, client *http.Client, req *http.Request) reply {
+	t.Helper()
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

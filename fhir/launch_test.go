@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"html"
 	"io"
@@ -69,16 +68,9 @@ func newLaunchEnv(t *testing.T, opt authtest.Options) *launchEnv {
 	return &launchEnv{Env: env, base: origin, http: c}
 }
 
-type answer struct {
-	status int
-	header http.Header
-	raw    string
-	body   map[string]any
-}
-
 // send makes one request with a session cookie (or none), a form body
 // (POST) and extra headers.
-func (e *launchEnv) send(t *testing.T, method, path, cookie string, form url.Values, headers ...string) answer {
+func (e *launchEnv) send(t *testing.T, method, path, cookie string, form url.Values, headers ...string) reply {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -102,19 +94,11 @@ func (e *launchEnv) send(t *testing.T, method, path, cookie string, form url.Val
 		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := e.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &a.body)
-	return a
+	return send(t, e.http, req)
 }
 
 // fhirGet reads through the FHIR API with a bearer token.
-func (e *launchEnv) fhir(t *testing.T, method, path, token, body string) answer {
+func (e *launchEnv) fhir(t *testing.T, method, path, token, body string) reply {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -128,15 +112,7 @@ func (e *launchEnv) fhir(t *testing.T, method, path, token, body string) answer 
 	if body != "" {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
-	res, err := e.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &a.body)
-	return a
+	return send(t, e.http, req)
 }
 
 // pkce makes a verifier and its S256 challenge, computed here with the
@@ -179,7 +155,7 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 
 // consent opens the consent page as the signed-in cookie and returns its
 // form's fields.
-func (e *launchEnv) consent(t *testing.T, cookie string, l *launch) (url.Values, answer) {
+func (e *launchEnv) consent(t *testing.T, cookie string, l *launch) (url.Values, reply) {
 	t.Helper()
 	a := e.send(t, "GET", e.authorizePath(l), cookie, nil)
 	if a.status != http.StatusOK || !strings.Contains(a.raw, `action="/fhir/auth/authorize"`) {
@@ -209,7 +185,7 @@ func (e *launchEnv) approve(t *testing.T, cookie string, l *launch) string {
 }
 
 // exchange posts the code to the token endpoint as a public client.
-func (e *launchEnv) exchange(t *testing.T, l *launch, code string, edit ...func(url.Values)) answer {
+func (e *launchEnv) exchange(t *testing.T, l *launch, code string, edit ...func(url.Values)) reply {
 	t.Helper()
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {l.redirect}, "client_id": {l.client}, "code_verifier": {l.verifier}}
 	for _, f := range edit {
@@ -220,15 +196,7 @@ func (e *launchEnv) exchange(t *testing.T, l *launch, code string, edit ...func(
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := e.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &a.body)
-	return a
+	return send(t, e.http, req)
 }
 
 // fresh lets the token endpoint's throttle window pass: refused exchanges
@@ -248,8 +216,8 @@ func (e *launchEnv) token(t *testing.T, cookie string, l *launch) string {
 	return tok
 }
 
-// refused checks an OAuth error answer.
-func refused(t *testing.T, what string, a answer, status int, code string) {
+// refused checks an OAuth error reply.
+func refused(t *testing.T, what string, a reply, status int, code string) {
 	t.Helper()
 	if a.status != status || a.body["error"] != code || a.body["access_token"] != nil {
 		t.Errorf("%s: got %d %s, want %d %s", what, a.status, a.raw, status, code)
@@ -258,7 +226,7 @@ func refused(t *testing.T, what string, a answer, status int, code string) {
 
 // redirectError checks that an authorization request was sent back to the
 // app with an OAuth error and its state, and no code.
-func redirectError(t *testing.T, what string, a answer, l *launch, code string) {
+func redirectError(t *testing.T, what string, a reply, l *launch, code string) {
 	t.Helper()
 	loc, err := url.Parse(a.header.Get("Location"))
 	if a.status != http.StatusSeeOther || err != nil || !strings.HasPrefix(loc.String(), l.redirect+"?") {
@@ -272,7 +240,7 @@ func redirectError(t *testing.T, what string, a answer, l *launch, code string) 
 
 // shownNotRedirected checks that a refusal is on Haven's page and the
 // browser is sent nowhere.
-func shownNotRedirected(t *testing.T, what string, a answer, status int) {
+func shownNotRedirected(t *testing.T, what string, a reply, status int) {
 	t.Helper()
 	if a.status != status || a.header.Get("Location") != "" || strings.Contains(a.raw, "code=") {
 		t.Errorf("%s: got %d location %q, want %d shown on the page", what, a.status, a.header.Get("Location"), status)
@@ -324,7 +292,7 @@ func (e *launchEnv) auditOf(t *testing.T, actor, person string) []audit.Entry {
 	return entries
 }
 
-func searchIDs(t *testing.T, a answer) map[string]bool {
+func searchIDs(t *testing.T, a reply) map[string]bool {
 	t.Helper()
 	if a.status != 200 || a.body["resourceType"] != "Bundle" {
 		t.Fatalf("search: %d %.300s", a.status, a.raw)
@@ -370,7 +338,7 @@ func testStaffLaunch(t *testing.T, opt authtest.Options) {
 			t.Errorf("the consent page does not name the app and its scopes in words: %.2000s", page.raw)
 		}
 		if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://app.example") {
-			t.Errorf("consent page CSP %q does not let the answer go back to the app", csp)
+			t.Errorf("consent page CSP %q does not let the reply go back to the app", csp)
 		}
 		if form.Get("csrf") == "" || form.Get("code_challenge") != l.challenge {
 			t.Fatalf("consent form: %v", form)
@@ -600,7 +568,7 @@ func testStaffLaunch(t *testing.T, opt authtest.Options) {
 
 	t.Run("attacks on the authorization request", func(t *testing.T) {
 		cookie := e.SignIn(t, carer)
-		send := func(l *launch) answer { return e.send(t, "GET", e.authorizePath(l), cookie, nil) }
+		send := func(l *launch) reply { return e.send(t, "GET", e.authorizePath(l), cookie, nil) }
 		with := func(k, v string) *launch {
 			l := e.newLaunch(app, "user/*.rs")
 			l.extra = url.Values{k: {v}}
@@ -828,7 +796,7 @@ func testStaffLaunch(t *testing.T, opt authtest.Options) {
 }
 
 // wantOutcome checks an OperationOutcome with status.
-func (a answer) wantOutcome(t *testing.T, status int) {
+func (a reply) wantOutcome(t *testing.T, status int) {
 	t.Helper()
 	if a.status != status || a.body["resourceType"] != "OperationOutcome" {
 		t.Errorf("want OperationOutcome %d, got %d %.300s", status, a.status, a.raw)
