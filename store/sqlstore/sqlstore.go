@@ -44,8 +44,9 @@ type job struct {
 // pool is one *sql.DB with the statements prepared on it. A statement
 // belongs to the database it was prepared on, so each pool keeps its own.
 type pool struct {
-	db    *sql.DB
-	stmts sync.Map // query text -> *sql.Stmt
+	db        *sql.DB
+	stmts     sync.Map // query text -> *sql.Stmt
+	preparing sync.Map // query text -> true while it is being prepared
 }
 
 // Open migrates db to the newest schema and starts the committers. View
@@ -77,20 +78,29 @@ func OpenWithReader(ctx context.Context, db, reader *sql.DB, d *Dialect) (*DB, e
 	return s, nil
 }
 
-// prepared returns q prepared on the pool, preparing it on first use.
-func (p *pool) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+// statement returns q prepared on the pool if it is, and otherwise asks
+// for it to be prepared in the background and reports false. It never
+// waits for a connection: a transaction that holds one of the pool's
+// connections and waited for another to prepare on would deadlock once
+// every connection was held that way (a burst of first reads after
+// start-up did exactly that).
+func (p *pool) statement(q string) (*sql.Stmt, bool) {
 	if st, ok := p.stmts.Load(q); ok {
-		return st.(*sql.Stmt), nil
+		return st.(*sql.Stmt), true
 	}
-	st, err := p.db.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	if _, busy := p.preparing.LoadOrStore(q, true); !busy {
+		go func() {
+			defer p.preparing.Delete(q)
+			st, err := p.db.PrepareContext(context.Background(), q)
+			if err != nil {
+				return // the next use tries again
+			}
+			if _, loaded := p.stmts.LoadOrStore(q, st); loaded {
+				st.Close()
+			}
+		}()
 	}
-	if prev, loaded := p.stmts.LoadOrStore(q, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
+	return nil, false
 }
 
 func (p *pool) close() error {

@@ -30,15 +30,15 @@ var _ store.Tx = (*txn)(nil)
 
 func (t *txn) Tenant() string { return t.tenant }
 
-// stmt returns q prepared on the transaction's connection. Statements are
-// prepared once per connection and reused: parsing SQL on every call was a
-// large share of each unit of work's time.
+// stmt returns q prepared for the transaction's connection. Statements are
+// prepared once per pool and reused: parsing SQL on every call was a large
+// share of each unit of work's time. Until the pool has q, it is prepared
+// on the transaction's own connection, for this transaction only.
 func (t *txn) stmt(q string) (*sql.Stmt, error) {
-	st, err := t.pool.prepared(t.ctx, q)
-	if err != nil {
-		return nil, err
+	if st, ok := t.pool.statement(q); ok {
+		return t.tx.StmtContext(t.ctx, st), nil
 	}
-	return t.tx.StmtContext(t.ctx, st), nil
+	return t.tx.PrepareContext(t.ctx, q)
 }
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {

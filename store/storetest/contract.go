@@ -40,6 +40,7 @@ func Run(t *testing.T, h Harness) {
 		{"ViewReadsCommitted", testViewReadsCommitted},
 		{"ViewConfinedToTenant", testViewConfinedToTenant},
 		{"ViewCannotWrite", testViewCannotWrite},
+		{"ViewBurst", testViewBurst},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}

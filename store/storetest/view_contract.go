@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,5 +128,56 @@ func testViewCannotWrite(t *testing.T, e *env) {
 	}
 	if rep := e.verify(); !rep.OK() {
 		t.Fatalf("audit log after the views: %+v", rep)
+	}
+}
+
+// testViewBurst starts many more views at once than the store has
+// connections, each running queries no view has run before. A view holds
+// its connection while it works, so it must never wait for a second one:
+// once every connection was held by a view waiting to prepare a statement
+// on another, the store stopped answering reads for good.
+func testViewBurst(t *testing.T, e *env) {
+	p := e.tenant("t1")
+	const views = 48
+	var entered atomic.Int64
+	errs := make(chan error, views)
+	for range views {
+		go func() {
+			errs <- e.db.View(ctx, haven.ScopeOf(p), func(tx store.Tx) error {
+				// Hold this connection until no more views are getting one,
+				// so that every connection is held when the queries start.
+				for n := entered.Add(1); ; {
+					time.Sleep(50 * time.Millisecond)
+					if now := entered.Load(); now == n {
+						break
+					} else {
+						n = now
+					}
+				}
+				if _, err := tx.Get(haven.KindPerson, "nobody"); !errors.Is(err, haven.ErrNotFound) {
+					return fmt.Errorf("get: %w", err)
+				}
+				if _, err := tx.PersonKey("nobody"); !errors.Is(err, haven.ErrNotFound) {
+					return fmt.Errorf("person key: %w", err)
+				}
+				if _, err := tx.ListKind(haven.KindPerson, "", 10); err != nil {
+					return fmt.Errorf("list: %w", err)
+				}
+				_, err := tx.AuditEntries(store.AuditQuery{Limit: 10})
+				return err
+			})
+		}()
+	}
+	// The deadline only tells a deadlock from slowness; no timing is judged.
+	deadline := time.After(2 * time.Minute)
+	for range views {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatalf("view: %v", err)
+			}
+		case <-deadline:
+			t.Fatalf("views deadlocked: %d of %d got a connection and none finished in 2 minutes", entered.Load(), views)
+		}
 	}
 }
