@@ -286,7 +286,7 @@ func (g *Guard) Observe(x Access, s Settings) Verdict {
 	}
 
 	if s.WorkStart != s.WorkEnd && !x.Time.IsZero() {
-		if loc, err := time.LoadLocation(s.Zone); err == nil {
+		if loc, err := location(s.Zone); err == nil {
 			h := x.Time.In(loc).Hour()
 			inside := h >= s.WorkStart && h < s.WorkEnd
 			if s.WorkStart > s.WorkEnd { // a working day across midnight
@@ -353,4 +353,21 @@ func network(addr string) string {
 		return (&net.IPNet{IP: v4.Mask(net.CIDRMask(24, 32)), Mask: net.CIDRMask(24, 32)}).String()
 	}
 	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(48, 128)), Mask: net.CIDRMask(48, 128)}).String()
+}
+
+// zones holds the time zones loaded so far: time.LoadLocation reads the
+// zone database from disk on every call, which was a large share of the
+// guard's work per access. Zone names are few (one per tenant at most).
+var zones sync.Map // name -> *time.Location
+
+func location(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
 }
