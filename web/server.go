@@ -28,6 +28,7 @@ import (
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth"
 	"github.com/havencare/haven/care"
+	"github.com/havencare/haven/store"
 	"github.com/havencare/haven/web/static"
 )
 
@@ -157,7 +158,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, "/static/") {
 		h.Set("Cache-Control", "no-store")
 	}
-	s.mux.ServeHTTP(w, r)
+	// The reads of one request (the credential check, then the records)
+	// share one read-only transaction until its first write.
+	ctx, reads := store.ShareReads(r.Context())
+	defer reads.End()
+	s.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // Cookie names. With Secure cookies the __Host- prefix makes the browser

@@ -61,3 +61,16 @@ var harness = storetest.Harness{Open: func(t testing.TB) (*sqlstore.DB, *sql.DB)
 	}
 	return db, db.SQL()
 }}
+
+// TestSharesReads: the embedded store has a reader pool of its own, so the
+// contract's SharedReads test checks that a request's views do share.
+func TestSharesReads(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "haven.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.SharesReads() {
+		t.Fatal("the SQLite store does not share reads")
+	}
+}

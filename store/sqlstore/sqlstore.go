@@ -218,6 +218,8 @@ func (s *DB) Update(ctx context.Context, sc haven.Scope, fn func(store.Tx) error
 	if !sc.Valid() {
 		return store.ErrNoScope
 	}
+	// What this write changes, the caller's later reads must see.
+	store.EndSharedReads(ctx)
 	j := &job{ctx: ctx, tenant: sc.Tenant(), fn: fn, done: make(chan error, 1)}
 	ch := s.committers[committerFor(sc.Tenant(), len(s.committers))]
 	select {
@@ -314,7 +316,7 @@ func (s *DB) runBatch(batch []*job) {
 }
 
 func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+	if err := s.execIn(ctx, tx, "SAVEPOINT job"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	defer func() {
@@ -322,11 +324,11 @@ func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 			err = fmt.Errorf("unit of work panicked: %v", r)
 		}
 		if err != nil {
-			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT job"); rbErr != nil {
+			if rbErr := s.execIn(ctx, tx, "ROLLBACK TO SAVEPOINT job"); rbErr != nil {
 				err = errors.Join(err, rbErr)
 			}
 		}
-		if _, relErr := tx.ExecContext(ctx, "RELEASE SAVEPOINT job"); relErr != nil && err == nil {
+		if relErr := s.execIn(ctx, tx, "RELEASE SAVEPOINT job"); relErr != nil && err == nil {
 			err = fmt.Errorf("release savepoint: %w", relErr)
 		}
 	}()
@@ -338,9 +340,22 @@ func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 	return j.fn(&txn{ctx: j.ctx, tx: tx, s: s, pool: &s.writes, tenant: j.tenant})
 }
 
+// execIn runs one of the committer's own statements (the savepoints around
+// each job), prepared once like the units' statements: parsing them again
+// for every job was a noticeable share of the single writer's time.
+func (s *DB) execIn(ctx context.Context, tx *sql.Tx, q string) error {
+	t := txn{ctx: ctx, tx: tx, s: s, pool: &s.writes}
+	_, err := t.exec(q)
+	return err
+}
+
 // View implements store.Store: a read-only transaction of its own, on the
-// reader pool, entering the tenant as a unit of work does.
-func (s *DB) View(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) (err error) {
+// reader pool, entering the tenant as a unit of work does; or, under
+// store.ShareReads, the request's shared one. Sharing needs a reader pool
+// apart from the committers' connections: a request holds its shared
+// transaction until its first Update, and on one pool, requests holding
+// every connection that way would leave none for the committers.
+func (s *DB) View(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) error {
 	if !sc.Valid() {
 		return store.ErrNoScope
 	}
@@ -349,24 +364,52 @@ func (s *DB) View(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) 
 		return errors.New("store closed")
 	default:
 	}
+	tenant := sc.Tenant()
+	if sh := store.SharedReadsIn(ctx); sh != nil && s.SharesReads() {
+		used, err := sh.Use(
+			func() (any, func(), error) { return s.beginView(ctx, tenant) },
+			func(held any) bool { t := held.(*txn); return t.s == s && t.tenant == tenant },
+			func(held any) error { return runView(held.(*txn), fn) })
+		if used {
+			return err
+		}
+	}
+	t, end, err := s.beginView(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	defer end()
+	return runView(t, fn)
+}
+
+// SharesReads reports whether Views under store.ShareReads share one
+// transaction: only with a reader pool of their own (see View).
+func (s *DB) SharesReads() bool { return s.reads != &s.writes }
+
+// beginView begins a read-only transaction in tenant; end closes it.
+func (s *DB) beginView(ctx context.Context, tenant string) (t *txn, end func(), err error) {
 	tx, err := s.reads.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("begin read-only transaction: %w", err)
+		return nil, nil, fmt.Errorf("begin read-only transaction: %w", err)
+	}
+	if s.d.EnterTenant != nil {
+		if err := s.d.EnterTenant(ctx, tx, tenant); err != nil {
+			tx.Rollback()
+			return nil, nil, fmt.Errorf("enter tenant: %w", err)
+		}
 	}
 	// A view writes nothing, so ending it by rollback loses nothing, and
 	// a write that slipped in (refused anyway) is never kept.
-	defer tx.Rollback()
+	return &txn{ctx: ctx, tx: tx, s: s, pool: s.reads, tenant: tenant, view: true}, func() { tx.Rollback() }, nil
+}
+
+func runView(t *txn, fn func(store.Tx) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("read-only unit of work panicked: %v", r)
 		}
 	}()
-	if s.d.EnterTenant != nil {
-		if err := s.d.EnterTenant(ctx, tx, sc.Tenant()); err != nil {
-			return fmt.Errorf("enter tenant: %w", err)
-		}
-	}
-	return fn(&txn{ctx: ctx, tx: tx, s: s, pool: s.reads, tenant: sc.Tenant(), view: true})
+	return fn(t)
 }
 
 // Close implements store.Store.

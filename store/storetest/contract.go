@@ -41,6 +41,7 @@ func Run(t *testing.T, h Harness) {
 		{"ViewConfinedToTenant", testViewConfinedToTenant},
 		{"ViewCannotWrite", testViewCannotWrite},
 		{"ViewBurst", testViewBurst},
+		{"SharedReads", testSharedReads},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}

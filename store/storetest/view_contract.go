@@ -181,3 +181,96 @@ func testViewBurst(t *testing.T, e *env) {
 		}
 	}
 }
+
+// testSharedReads checks what sharing one read-only transaction among a
+// request's views must never change: a request reads what it wrote, a view
+// of another tenant is confined to that tenant, views nest, and a failed
+// view leaves none in doubt. Where the store shares (SharesReads), it also
+// shows that the views do share: they keep one snapshot until the
+// request's first write.
+func testSharedReads(t *testing.T, e *env) {
+	a, b := e.tenant("ta"), e.tenant("tb")
+	e.create(a, person("p1", "9434765919", "Ada", "Lovelace", "1936-12-10", "07700 900123"))
+	rctx, reads := store.ShareReads(ctx)
+	defer reads.End()
+	// seen reads a person in a view that succeeds whether or not it finds
+	// them (a failed view would end the sharing).
+	seen := func(sc haven.Principal, id string) bool {
+		found := false
+		err := e.db.View(rctx, haven.ScopeOf(sc), func(tx store.Tx) error {
+			_, err := tx.Get(haven.KindPerson, id)
+			if errors.Is(err, haven.ErrNotFound) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+		if err != nil {
+			t.Fatalf("shared view of %s: %v", id, err)
+		}
+		return found
+	}
+	if !seen(a, "p1") {
+		t.Fatal("shared view did not find p1")
+	}
+	// Someone else writes while the request is reading.
+	e.create(a, person("p2", "9434765870", "Grace", "Hopper", "1906-12-09", "07700 900124"))
+	switch saw := seen(a, "p2"); {
+	case e.db.SharesReads() && saw:
+		t.Fatal("a later view of the request saw a commit made after its first began: the views did not share")
+	case !e.db.SharesReads() && !saw:
+		t.Fatal("an unshared view missed a committed person")
+	}
+	// Another tenant's view is its own and confined to that tenant.
+	err := e.db.View(rctx, haven.ScopeOf(b), func(tx store.Tx) error {
+		if tx.Tenant() != "tb" {
+			t.Errorf("tenant B's view under sharing reports tenant %q", tx.Tenant())
+		}
+		_, err := tx.Get(haven.KindPerson, "p1")
+		if !errors.Is(err, haven.ErrNotFound) {
+			t.Errorf("tenant B's view under tenant A's sharing read A's person: %v", err)
+		}
+		_, err = tx.Get(haven.KindPerson, "p2")
+		if !errors.Is(err, haven.ErrNotFound) {
+			t.Errorf("tenant B's view under tenant A's sharing read A's person: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A view inside a view runs (in a transaction of its own).
+	err = e.db.View(rctx, haven.ScopeOf(a), func(store.Tx) error {
+		if !seen(a, "p1") {
+			return errors.New("nested view did not find p1")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("nested view: %v", err)
+	}
+	// The request's own write ends the sharing: it reads what it wrote,
+	// and what others committed before.
+	if _, err := e.svc.Create(rctx, a, person("p3", "9434765838", "Mary", "Somerville", "1980-12-26", "07700 900125")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"p2", "p3"} {
+		if !seen(a, id) {
+			t.Fatalf("after the request's write, its view did not find %s", id)
+		}
+	}
+	// A failed view does not leave its transaction to the next.
+	boom := errors.New("unit failed")
+	rctx2, reads2 := store.ShareReads(ctx)
+	defer reads2.End()
+	if err := e.db.View(rctx2, haven.ScopeOf(a), func(store.Tx) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("failed view returned %v", err)
+	}
+	if err := e.db.View(rctx2, haven.ScopeOf(a), func(tx store.Tx) error { _, err := tx.Get(haven.KindPerson, "p3"); return err }); err != nil {
+		t.Fatalf("view after a failed one: %v", err)
+	}
+	reads2.End()
+	if err := e.db.View(rctx2, haven.ScopeOf(a), func(tx store.Tx) error { _, err := tx.Get(haven.KindPerson, "p3"); return err }); err != nil {
+		t.Fatalf("view after the sharing ended: %v", err)
+	}
+}
