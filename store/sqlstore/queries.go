@@ -16,7 +16,7 @@ type queries struct {
 	erasePersonRecords, erasePersonIndex, eraseKey string
 	erasePersonVersions                            string
 	insertIndex, lookup                            string
-	auditHead, initHead, bumpHead, insertAudit     string
+	auditHead, initHead, claimSeq, insertAudit     string
 	auditHeadRead                                  string // without the row lock, for views
 	readHash, insertHash                           string
 	putCheckpoint, latestCheckpoint                string
@@ -95,7 +95,7 @@ func prepareQueries(d *Dialect) queries {
 		auditHead:     r(`SELECT size FROM audit_heads WHERE tenant_id = ?` + d.RowLock),
 		auditHeadRead: r(`SELECT size FROM audit_heads WHERE tenant_id = ?`),
 		initHead:      r(`INSERT INTO audit_heads (tenant_id, size) VALUES (?, 0) ON CONFLICT DO NOTHING`),
-		bumpHead:      r(`UPDATE audit_heads SET size = size + 1 WHERE tenant_id = ? AND size = ?`),
+		claimSeq:      r(`UPDATE audit_heads SET size = size + 1 WHERE tenant_id = ? RETURNING size`),
 		insertAudit:   r(`INSERT INTO audit_entries (tenant_id, ` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		readHash:      r(`SELECT hash FROM audit_hashes WHERE tenant_id = ? AND idx = ?`),
 		insertHash:    r(`INSERT INTO audit_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)`),

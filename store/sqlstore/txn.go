@@ -24,6 +24,10 @@ type txn struct {
 	pool   *pool // the pool tx came from, whose statements it may use
 	tenant string
 	view   bool // a read-only transaction (store.View)
+	// keys is the tenant's keys row once read: it cannot change within
+	// the transaction except through SetTenantKeys, and a request's
+	// shared views (store.ShareReads) all need it.
+	keys *store.TenantKeys
 }
 
 var _ store.Tx = (*txn)(nil)
@@ -75,11 +79,15 @@ func notFound(err error, what string) error {
 }
 
 func (t *txn) TenantKeys() (store.TenantKeys, error) {
+	if t.keys != nil {
+		return *t.keys, nil
+	}
 	var k store.TenantKeys
 	err := t.row(t.s.q.tenantKeys, t.tenant).Scan(&k.Data, &k.Index)
 	if err != nil {
 		return k, notFound(err, "tenant keys")
 	}
+	t.keys = &k
 	return k, nil
 }
 
@@ -91,6 +99,7 @@ func (t *txn) SetTenantKeys(k store.TenantKeys) error {
 	if n, _ := res.RowsAffected(); n != 1 {
 		return fmt.Errorf("set tenant keys: %w", haven.ErrNotFound)
 	}
+	t.keys = &k
 	return nil
 }
 
@@ -413,19 +422,17 @@ func (t *txn) Lookup(field string, digest []byte, limit int) ([]store.IndexHit, 
 	return out, rows.Err()
 }
 
-// AppendAudit implements store.Tx: it takes the next index of the tenant's
-// log, stores the entry and the Merkle tree hashes it completes
-// (golang.org/x/mod/sumdb/tlog's storage layout) and advances the head, all
-// inside the caller's transaction.
+// AppendAudit implements store.Tx: it claims the next index of the tenant's
+// log by advancing the head, stores the entry and the Merkle tree hashes it
+// completes (golang.org/x/mod/sumdb/tlog's storage layout), all inside the
+// caller's transaction. Advancing the head first, in one statement, holds
+// it (PostgreSQL locks the row until commit) so that no other writer can
+// take the same index; if anything after it fails, the caller's rollback
+// gives the index back.
 func (t *txn) AppendAudit(e audit.Entry) (int64, error) {
-	size, err := t.AuditSize()
+	size, err := t.claimSeq()
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
-	}
-	if size == 0 {
-		if _, err := t.exec(t.s.q.initHead, t.tenant); err != nil {
-			return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
-		}
 	}
 	e.Tenant = t.tenant
 	e.Seq = size
@@ -447,14 +454,27 @@ func (t *txn) AppendAudit(e audit.Entry) (int64, error) {
 			return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
 		}
 	}
-	res, err := t.exec(t.s.q.bumpHead, t.tenant, size)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return 0, fmt.Errorf("%w: the log moved during the append", haven.ErrAuditUnavailable)
-	}
 	return size, nil
+}
+
+// claimSeq advances the tenant's audit head by one and returns the index
+// it claimed, creating the head for a tenant's first entry.
+func (t *txn) claimSeq() (int64, error) {
+	for range 2 {
+		var next int64
+		err := t.row(t.s.q.claimSeq, t.tenant).Scan(&next)
+		if err == nil {
+			return next - 1, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("audit head: %w", err)
+		}
+		// No head yet: create it (or find another writer's) and claim again.
+		if _, err := t.exec(t.s.q.initHead, t.tenant); err != nil {
+			return 0, fmt.Errorf("audit head: %w", err)
+		}
+	}
+	return 0, errors.New("audit head: could not be created")
 }
 
 func (t *txn) AuditSize() (int64, error) {
