@@ -55,7 +55,7 @@ func newAPIWith(t *testing.T, opt authtest.Options) *api {
 }
 
 // token registers a client in tenant with scopes and returns an access token.
-func (a *api) token(t *testing.T, tenant string, scopes ...string) string {
+func (a *api) token(t testing.TB, tenant string, scopes ...string) string {
 	t.Helper()
 	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &a.key.PublicKey, KeyID: "k1", Algorithm: "ES384", Use: "sig"}}})
 	id, err := a.Auth.RegisterClient(context.Background(), haven.SystemPrincipal(tenant, "test"), "client", set, scopes)
