@@ -148,7 +148,7 @@ func (s *Service) view(ctx context.Context, p haven.Principal, action string, wo
 	sc := haven.ScopeOf(p)
 	err := s.st.View(ctx, sc, func(tx store.Tx) error { return u.run(s, tx, p, work) })
 	if err == nil {
-		err = s.st.Update(ctx, sc, func(tx store.Tx) error {
+		err = s.st.Record(ctx, sc, func(tx store.Tx) error {
 			u.f.tx = tx
 			return u.record(tx, action)
 		})

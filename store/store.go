@@ -97,6 +97,11 @@ type Store interface {
 	// callers may be committed together (group commit); Update returns only
 	// after the commit that holds fn's writes and audit entries succeeded.
 	Update(ctx context.Context, s haven.Scope, fn func(Tx) error) error
+	// Record is Update for work that only adds (audit entries, alerts):
+	// the store may run it without setting it apart from the other work
+	// committed with it, and if it fails, that other work is run again
+	// without it. Nothing of a failed Record is kept.
+	Record(ctx context.Context, s haven.Scope, fn func(Tx) error) error
 	// View runs fn in one read-only transaction confined to s, beside the
 	// committers rather than through them: it sees what was committed before
 	// it began, and any write in it fails. Units of work that only read

@@ -22,11 +22,17 @@ var schemaV1 string
 //go:embed schema_v2.sql
 var schemaV2 string
 
+// schemaV3 adds the tenant's epoch, which lets a process keep what it read
+// until a write changes it (store/sqlstore/cache.go).
+//
+//go:embed schema_v3.sql
+var schemaV3 string
+
 // Dialect is PostgreSQL's dialect. Several committers work at once, each
 // owning a fixed share of tenants.
 var Dialect = &sqlstore.Dialect{
 	Name:           "postgres",
-	Migrations:     []string{schemaV1, schemaV2},
+	Migrations:     []string{schemaV1, schemaV2, schemaV3},
 	NumberedParams: true,
 	RowLock:        " FOR UPDATE",
 	// EnterTenant sets haven.tenant for the rest of the transaction, which

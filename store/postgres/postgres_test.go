@@ -56,6 +56,25 @@ var harness = storetest.Harness{Open: func(t testing.TB) (*sqlstore.DB, *sql.DB)
 // race to replace the same record. Every replace either wins or gets
 // haven.ErrConflict, and the kept history has each version exactly once,
 // holding what was written at it.
+// TestCacheAcrossInstances: one instance's views see what another instance
+// on the same database wrote, though the first keeps what it read.
+func TestCacheAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	var s [2]*sqlstore.DB
+	for i := range s {
+		var err error
+		if s[i], err = postgres.Open(ctx, url); err != nil {
+			t.Fatal(err)
+		}
+		defer s[i].Close()
+	}
+	if err := s[0].CreateTenant(ctx, haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CacheSeesWrites(t, s[0], s[1])
+}
+
 func TestConcurrentReplaceAcrossInstances(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)

@@ -27,11 +27,17 @@ var schemaV1 string
 //go:embed schema_v2.sql
 var schemaV2 string
 
+// schemaV3 adds the tenant's epoch, which lets a process keep what it read
+// until a write changes it (store/sqlstore/cache.go).
+//
+//go:embed schema_v3.sql
+var schemaV3 string
+
 // Dialect is SQLite's dialect. It has one committer because SQLite has one
 // writer; group commit is what makes that writer fast.
 var Dialect = &sqlstore.Dialect{
 	Name:       "sqlite",
-	Migrations: []string{schemaV1, schemaV2},
+	Migrations: []string{schemaV1, schemaV2, schemaV3},
 	IsUniqueViolation: func(err error) bool {
 		var e *sqlite.Error
 		if errors.As(err, &e) {

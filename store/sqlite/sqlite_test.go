@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/store"
 	"github.com/havencare/haven/store/sqlite"
 	"github.com/havencare/haven/store/sqlstore"
 	"github.com/havencare/haven/store/storetest"
@@ -73,4 +75,23 @@ func TestSharesReads(t *testing.T) {
 	if !s.SharesReads() {
 		t.Fatal("the SQLite store does not share reads")
 	}
+}
+
+// TestCacheAcrossProcesses: one store instance's views see what another
+// instance on the same file wrote (a haven command run beside the server),
+// though the first keeps what it read.
+func TestCacheAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "haven.db")
+	var s [2]*sqlstore.DB
+	for i := range s {
+		var err error
+		if s[i], err = sqlite.Open(context.Background(), path); err != nil {
+			t.Fatal(err)
+		}
+		defer s[i].Close()
+	}
+	if err := s[0].CreateTenant(context.Background(), haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CacheSeesWrites(t, s[0], s[1])
 }

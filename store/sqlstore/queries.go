@@ -7,7 +7,7 @@ type queries struct {
 	createTenant, tenants string
 	deleteTenant          []string
 
-	tenantKeys, setTenantKeys                      string
+	tenantKeys, setTenantKeys, bumpEpoch           string
 	personKey, putPersonKey, personKeys            string
 	get, insert, replace, del, delIndexRecord      string
 	lockRecord, keepVersion, delReturning          string
@@ -38,7 +38,7 @@ func prepareQueries(d *Dialect) queries {
 		return r(`INSERT INTO ` + table + ` (` + cols + `) VALUES (` + ph + `) ON CONFLICT (` + conflict + `) DO UPDATE SET ` + set)
 	}
 	return queries{
-		createTenant: r(`INSERT INTO tenants (id, name, ods_code, created_us, data_key, index_key) VALUES (?, ?, ?, ?, ?, ?)`),
+		createTenant: r(`INSERT INTO tenants (id, name, ods_code, created_us, data_key, index_key, epoch) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		tenants:      r(`SELECT id, name, ods_code, created_us FROM tenants ORDER BY id`),
 		deleteTenant: []string{
 			r(`DELETE FROM blind_index WHERE tenant_id = ?`),
@@ -48,7 +48,8 @@ func prepareQueries(d *Dialect) queries {
 			r(`DELETE FROM tenants WHERE id = ?`),
 		},
 
-		tenantKeys:    r(`SELECT data_key, index_key FROM tenants WHERE id = ?`),
+		tenantKeys:    r(`SELECT data_key, index_key, epoch FROM tenants WHERE id = ?`),
+		bumpEpoch:     r(`UPDATE tenants SET epoch = epoch + 1 WHERE id = ?`),
 		setTenantKeys: r(`UPDATE tenants SET data_key = ?, index_key = ? WHERE id = ?`),
 		personKey:     r(`SELECT wrapped FROM person_keys WHERE tenant_id = ? AND person_id = ?`),
 		putPersonKey:  upsert("person_keys", "tenant_id, person_id, wrapped", "tenant_id, person_id", "wrapped = excluded.wrapped", 3),

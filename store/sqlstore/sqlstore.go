@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ type DB struct {
 	writes pool  // the committers' connections
 	reads  *pool // View's connections: &writes unless a reader was given
 
+	cache readCache // what views read, valid while the tenant's epoch holds
+
 	committers []chan *job
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
@@ -39,6 +42,8 @@ type job struct {
 	tenant string
 	fn     func(store.Tx) error
 	done   chan error
+	// bare jobs (Record) run without a savepoint of their own; see runBatch.
+	bare bool
 }
 
 // pool is one *sql.DB with the statements prepared on it. A statement
@@ -159,7 +164,10 @@ func (s *DB) CreateTenant(ctx context.Context, t haven.Tenant, keys store.Tenant
 	if t.ID == "" {
 		return store.ErrNoScope
 	}
-	_, err := s.db.ExecContext(ctx, s.q.createTenant, t.ID, t.Name, t.ODSCode, t.Created.UnixMicro(), keys.Data, keys.Index)
+	// A random first epoch: nothing read of an earlier tenant of the same
+	// id, by any process, can pass for this one's (see readCache).
+	epoch := rand.Int64N(1 << 62)
+	_, err := s.db.ExecContext(ctx, s.q.createTenant, t.ID, t.Name, t.ODSCode, t.Created.UnixMicro(), keys.Data, keys.Index, epoch)
 	if err != nil {
 		if s.d.IsUniqueViolation(err) {
 			return fmt.Errorf("create tenant %s: %w", t.ID, haven.ErrConflict)
@@ -204,6 +212,7 @@ func (s *DB) DeleteTenant(ctx context.Context, tenantID string) error {
 			return fmt.Errorf("delete tenant: %w", err)
 		}
 	}
+	defer s.cache.forget(tenantID)
 	for _, q := range s.q.deleteTenant {
 		if _, err := tx.ExecContext(ctx, q, tenantID); err != nil {
 			return fmt.Errorf("delete tenant: %w", err)
@@ -215,12 +224,25 @@ func (s *DB) DeleteTenant(ctx context.Context, tenantID string) error {
 // Update implements store.Store. The work is queued for the committer that
 // owns the tenant and runs inside a savepoint of a shared transaction.
 func (s *DB) Update(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) error {
+	return s.enqueue(ctx, sc, fn, false)
+}
+
+// Record implements store.Store: Update for work that only adds (audit
+// entries, alerts), run without the savepoint that sets each unit of work
+// apart. A savepoint and its release were two of the seven statements the
+// single writer ran for each read's audit entry. If such work fails, the
+// batch it was in is rolled back and run again without it (runBatch).
+func (s *DB) Record(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) error {
+	return s.enqueue(ctx, sc, fn, true)
+}
+
+func (s *DB) enqueue(ctx context.Context, sc haven.Scope, fn func(store.Tx) error, bare bool) error {
 	if !sc.Valid() {
 		return store.ErrNoScope
 	}
 	// What this write changes, the caller's later reads must see.
 	store.EndSharedReads(ctx)
-	j := &job{ctx: ctx, tenant: sc.Tenant(), fn: fn, done: make(chan error, 1)}
+	j := &job{ctx: ctx, tenant: sc.Tenant(), fn: fn, done: make(chan error, 1), bare: bare}
 	ch := s.committers[committerFor(sc.Tenant(), len(s.committers))]
 	select {
 	case <-s.closed:
@@ -279,7 +301,9 @@ func (s *DB) commitLoop(ch chan *job) {
 // runBatch runs each job in its own savepoint, then commits once. A job
 // whose work fails is rolled back to its savepoint alone; if the commit
 // fails, every job in the batch fails (nothing was kept, nothing is
-// released: fail closed).
+// released: fail closed). A bare job (Record) has no savepoint: if it
+// fails, the whole transaction is rolled back, the job gets its error, and
+// the rest of the batch runs again, each job in a savepoint this time.
 func (s *DB) runBatch(batch []*job) {
 	results := make([]error, len(batch))
 	ctx := context.Background()
@@ -294,6 +318,25 @@ func (s *DB) runBatch(batch []*job) {
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			results[i] = err
+			continue
+		}
+		if j.bare {
+			if err := s.runBare(ctx, tx, j); err != nil {
+				tx.Rollback()
+				j.done <- err
+				rest := make([]*job, 0, len(batch)-1)
+				for _, o := range batch {
+					if o != j {
+						o.bare = false
+						rest = append(rest, o)
+					}
+				}
+				if len(rest) > 0 {
+					s.runBatch(rest)
+				}
+				return
+			}
+			anyOK = true
 			continue
 		}
 		results[i] = s.runJob(ctx, tx, j)
@@ -330,6 +373,21 @@ func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 		}
 		if relErr := s.execIn(ctx, tx, "RELEASE SAVEPOINT job"); relErr != nil && err == nil {
 			err = fmt.Errorf("release savepoint: %w", relErr)
+		}
+	}()
+	if s.d.EnterTenant != nil {
+		if err := s.d.EnterTenant(ctx, tx, j.tenant); err != nil {
+			return fmt.Errorf("enter tenant: %w", err)
+		}
+	}
+	return j.fn(&txn{ctx: j.ctx, tx: tx, s: s, pool: &s.writes, tenant: j.tenant})
+}
+
+// runBare runs a bare job's work directly in the batch's transaction.
+func (s *DB) runBare(ctx context.Context, tx *sql.Tx, j *job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unit of work panicked: %v", r)
 		}
 	}()
 	if s.d.EnterTenant != nil {

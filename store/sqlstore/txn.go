@@ -28,6 +28,10 @@ type txn struct {
 	// the transaction except through SetTenantKeys, and a request's
 	// shared views (store.ShareReads) all need it.
 	keys *store.TenantKeys
+	// epoch is the tenant's epoch, read with keys (see readCache); bumped
+	// says this transaction has advanced it already.
+	epoch  int64
+	bumped bool
 }
 
 var _ store.Tx = (*txn)(nil)
@@ -83,7 +87,7 @@ func (t *txn) TenantKeys() (store.TenantKeys, error) {
 		return *t.keys, nil
 	}
 	var k store.TenantKeys
-	err := t.row(t.s.q.tenantKeys, t.tenant).Scan(&k.Data, &k.Index)
+	err := t.row(t.s.q.tenantKeys, t.tenant).Scan(&k.Data, &k.Index, &t.epoch)
 	if err != nil {
 		return k, notFound(err, "tenant keys")
 	}
@@ -92,6 +96,9 @@ func (t *txn) TenantKeys() (store.TenantKeys, error) {
 }
 
 func (t *txn) SetTenantKeys(k store.TenantKeys) error {
+	if err := t.bump(); err != nil {
+		return err
+	}
 	res, err := t.exec(t.s.q.setTenantKeys, k.Data, k.Index, t.tenant)
 	if err != nil {
 		return fmt.Errorf("set tenant keys: %w", err)
@@ -104,6 +111,22 @@ func (t *txn) SetTenantKeys(k store.TenantKeys) error {
 }
 
 func (t *txn) PersonKey(personID string) ([]byte, error) {
+	epoch, ok := t.cached()
+	if !ok {
+		return t.personKey(personID)
+	}
+	key := cacheKey{op: 'k', a: personID}
+	if v, hit := t.s.cache.get(t.tenant, epoch, key); hit {
+		return v.(cachedKey).answer()
+	}
+	w, err := t.personKey(personID)
+	if cacheable(err) {
+		t.s.cache.put(t.tenant, epoch, key, cachedKey{wrapped: append([]byte(nil), w...), err: err}, len(w))
+	}
+	return w, err
+}
+
+func (t *txn) personKey(personID string) ([]byte, error) {
 	var w []byte
 	if err := t.row(t.s.q.personKey, t.tenant, personID).Scan(&w); err != nil {
 		return nil, notFound(err, "person key")
@@ -112,6 +135,9 @@ func (t *txn) PersonKey(personID string) ([]byte, error) {
 }
 
 func (t *txn) PutPersonKey(personID string, wrapped []byte) error {
+	if err := t.bump(); err != nil {
+		return err
+	}
 	if _, err := t.exec(t.s.q.putPersonKey, t.tenant, personID, wrapped); err != nil {
 		return fmt.Errorf("put person key: %w", err)
 	}
@@ -150,6 +176,24 @@ func (t *txn) PersonKeys(fn func(string, []byte) error) error {
 }
 
 func (t *txn) Get(kind haven.Kind, id string) (store.Row, error) {
+	epoch, ok := t.cached()
+	if !ok {
+		return t.get(kind, id)
+	}
+	key := cacheKey{op: 'g', a: string(kind), b: id}
+	if v, hit := t.s.cache.get(t.tenant, epoch, key); hit {
+		return v.(cachedRow).answer()
+	}
+	r, err := t.get(kind, id)
+	if cacheable(err) {
+		kept := r
+		kept.Sealed = append([]byte(nil), r.Sealed...)
+		t.s.cache.put(t.tenant, epoch, key, cachedRow{row: kept, err: err}, len(kept.Sealed)+len(kept.PersonID))
+	}
+	return r, err
+}
+
+func (t *txn) get(kind haven.Kind, id string) (store.Row, error) {
 	r := store.Row{Kind: kind, ID: id}
 	var us int64
 	err := t.row(t.s.q.get, t.tenant, string(kind), id).Scan(&r.PersonID, &r.Version, &r.Sealed, &us)
@@ -163,6 +207,9 @@ func (t *txn) Get(kind haven.Kind, id string) (store.Row, error) {
 func (t *txn) Insert(r store.Row) error {
 	if r.Version != 1 {
 		return fmt.Errorf("insert %s: new rows start at version 1", r.Kind)
+	}
+	if err := t.bump(); err != nil {
+		return err
 	}
 	_, err := t.exec(t.s.q.insert, t.tenant, string(r.Kind), r.ID, r.PersonID, r.Version, r.Sealed, r.Updated.UnixMicro())
 	if err != nil {
@@ -196,6 +243,9 @@ func (t *txn) Insert(r store.Row) error {
 }
 
 func (t *txn) Replace(r store.Row) error {
+	if err := t.bump(); err != nil {
+		return err
+	}
 	if store.KeepsHistory(r.Kind) {
 		return t.replaceKeeping(r)
 	}
@@ -243,6 +293,9 @@ func (t *txn) replaceKeeping(r store.Row) error {
 }
 
 func (t *txn) Delete(kind haven.Kind, id string) error {
+	if err := t.bump(); err != nil {
+		return err
+	}
 	if store.KeepsHistory(kind) {
 		// The DELETE hands back the final row, which is kept, followed by
 		// a tombstone one version on: the deletion is then a version of its
@@ -372,6 +425,9 @@ func (t *txn) ListKind(kind haven.Kind, after string, limit int) ([]store.Row, e
 }
 
 func (t *txn) ErasePerson(personID string) error {
+	if err := t.bump(); err != nil {
+		return err
+	}
 	for _, q := range []struct {
 		sql  string
 		args []any
@@ -389,6 +445,9 @@ func (t *txn) ErasePerson(personID string) error {
 }
 
 func (t *txn) SetIndex(kind haven.Kind, id, personID string, entries []store.IndexEntry) error {
+	if err := t.bump(); err != nil {
+		return err
+	}
 	if _, err := t.exec(t.s.q.delIndexRecord, t.tenant, string(kind), id); err != nil {
 		return fmt.Errorf("set index: %w", err)
 	}
@@ -404,6 +463,22 @@ func (t *txn) Lookup(field string, digest []byte, limit int) ([]store.IndexHit, 
 	if limit <= 0 {
 		limit = 100
 	}
+	epoch, ok := t.cached()
+	if !ok {
+		return t.lookup(field, digest, limit)
+	}
+	key := cacheKey{op: 'l', a: field, b: string(digest), n: limit}
+	if v, hit := t.s.cache.get(t.tenant, epoch, key); hit {
+		return append([]store.IndexHit(nil), v.([]store.IndexHit)...), nil
+	}
+	hits, err := t.lookup(field, digest, limit)
+	if err == nil {
+		t.s.cache.put(t.tenant, epoch, key, append([]store.IndexHit(nil), hits...), 64*len(hits))
+	}
+	return hits, err
+}
+
+func (t *txn) lookup(field string, digest []byte, limit int) ([]store.IndexHit, error) {
 	rows, err := t.query(t.s.q.lookup, t.tenant, field, digest, limit)
 	if err != nil {
 		return nil, fmt.Errorf("lookup: %w", err)

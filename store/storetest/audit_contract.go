@@ -318,3 +318,105 @@ func testBadInput(t *testing.T, e *env) {
 		t.Fatalf("%d keys written from bad input", n)
 	}
 }
+
+// testRecordFailsAlone: work queued with Record has no savepoint of its
+// own, so when it fails the store must roll back the batch it shared and
+// commit the rest without it. Updates queued before and after a failing
+// Record are kept, each exactly once; nothing the failed Record appended
+// is; the other Records are; and the log still verifies.
+func testRecordFailsAlone(t *testing.T, e *env) {
+	e.tenant("t1")
+	sc := haven.ScopeOf(haven.SystemPrincipal("t1", "test"))
+	entry := func(action string) audit.Entry {
+		return audit.Entry{Time: time.Now(), Actor: "test", ActorRole: "system", Action: action, Outcome: "ok"}
+	}
+	before := len(e.entries("t1"))
+	// Hold the committer in a batch of its own while the rest queue up, so
+	// that they share the next batch.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go e.db.Update(ctx, sc, func(tx store.Tx) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	boom := errors.New("record failed")
+	var wg sync.WaitGroup
+	errs := make([]error, 21)
+	queue := func(i int, fn func() error) {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = fn() }()
+		time.Sleep(5 * time.Millisecond) // queue in this order (not a check)
+	}
+	for i := range 21 {
+		switch {
+		case i == 10:
+			queue(i, func() error {
+				return e.db.Record(ctx, sc, func(tx store.Tx) error {
+					if _, err := tx.AppendAudit(entry("failed-record")); err != nil {
+						return err
+					}
+					return boom
+				})
+			})
+		case i%2 == 0:
+			queue(i, func() error {
+				return e.db.Update(ctx, sc, func(tx store.Tx) error {
+					if err := tx.Insert(store.Row{Kind: haven.KindNote, ID: fmt.Sprint("n", i), PersonID: "px", Version: 1, Sealed: []byte("x"), Updated: time.Now()}); err != nil {
+						return err
+					}
+					_, err := tx.AppendAudit(entry(fmt.Sprint("update-", i)))
+					return err
+				})
+			})
+		default:
+			queue(i, func() error {
+				return e.db.Record(ctx, sc, func(tx store.Tx) error {
+					_, err := tx.AppendAudit(entry(fmt.Sprint("record-", i)))
+					return err
+				})
+			})
+		}
+	}
+	close(hold)
+	wg.Wait()
+	for i, err := range errs {
+		if i == 10 {
+			if !errors.Is(err, boom) {
+				t.Errorf("the failing Record returned %v", err)
+			}
+		} else if err != nil {
+			t.Errorf("work %d failed beside the failing Record: %v", i, err)
+		}
+	}
+	seen := map[string]int{}
+	for _, a := range e.entries("t1")[before:] {
+		seen[a.Action]++
+	}
+	if seen["failed-record"] != 0 {
+		t.Error("the failed Record's audit entry was kept")
+	}
+	for i := range 21 {
+		want := fmt.Sprint("record-", i)
+		if i%2 == 0 {
+			want = fmt.Sprint("update-", i)
+		}
+		if i != 10 && seen[want] != 1 {
+			t.Errorf("%s is in the log %d times, want once", want, seen[want])
+		}
+	}
+	e.in(haven.SystemPrincipal("t1", "test"), func(tx store.Tx) error {
+		for i := 0; i < 21; i += 2 {
+			if i == 10 {
+				continue
+			}
+			if _, err := tx.Get(haven.KindNote, fmt.Sprint("n", i)); err != nil {
+				t.Errorf("note of update %d: %v", i, err)
+			}
+		}
+		return nil
+	})
+	if rep := e.verify(); !rep.OK() {
+		t.Fatalf("the log does not verify after a failed Record: %+v", rep.Problems)
+	}
+}

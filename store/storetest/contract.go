@@ -42,6 +42,9 @@ func Run(t *testing.T, h Harness) {
 		{"ViewCannotWrite", testViewCannotWrite},
 		{"ViewBurst", testViewBurst},
 		{"SharedReads", testSharedReads},
+		{"CacheSeesWrites", testCacheSeesWrites},
+		{"RecordFailsAlone", testRecordFailsAlone},
+		{"CacheConfinedToTenant", testCacheConfinedToTenant},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}

@@ -538,12 +538,13 @@ func Upgrade(t *testing.T, d *sqlstore.Dialect, openV1, openNew func(t testing.T
 	if v, err := old.SchemaVersion(ctx); err != nil || v != 1 {
 		t.Fatalf("old database at schema version %d (%v), want 1", v, err)
 	}
-	if err := old.CreateTenant(ctx, haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
+	// Written with SQL as version 1 would have written it: the new
+	// CreateTenant sets an epoch and the new Insert looks in a table, both
+	// of which version 1 has not got.
+	raw := old.SQL()
+	if _, err := raw.ExecContext(ctx, d.Rebind(`INSERT INTO tenants (id, name, ods_code, created_us, data_key, index_key) VALUES ('t1', 'T1', '', 1, ?, ?)`), []byte("d"), []byte("i")); err != nil {
 		t.Fatal(err)
 	}
-	// Written with SQL as version 1 would have written it: the new Insert
-	// would look in a table that version 1 has not got.
-	raw := old.SQL()
 	tx, err := raw.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,10 @@ func (d db) Update(ctx context.Context, sc haven.Scope, fn func(store.Tx) error)
 	return d.Store.Update(ctx, sc, func(tx store.Tx) error { return fn(txn{tx}) })
 }
 
+func (d db) Record(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) error {
+	return d.Store.Record(ctx, sc, func(tx store.Tx) error { return fn(txn{tx}) })
+}
+
 type txn struct{ store.Tx }
 
 // AppendAudit accepts e and writes nothing. The index is always 0.
