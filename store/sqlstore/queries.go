@@ -18,7 +18,9 @@ type queries struct {
 	insertIndex, lookup                            string
 	auditHead, initHead, claimSeq, insertAudit     string
 	auditHeadRead                                  string // without the row lock, for views
-	readHash, insertHash                           string
+	readHash                                       string
+	// insertHashes[n-1] inserts n hashes of one entry in one statement.
+	insertHashes []string
 	putCheckpoint, latestCheckpoint                string
 	auditByPerson, auditByAll                      string
 	auditTenants, auditEntries, auditCheckpoints   string
@@ -99,7 +101,7 @@ func prepareQueries(d *Dialect) queries {
 		claimSeq:      r(`UPDATE audit_heads SET size = size + 1 WHERE tenant_id = ? RETURNING size`),
 		insertAudit:   r(`INSERT INTO audit_entries (tenant_id, ` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		readHash:      r(`SELECT hash FROM audit_hashes WHERE tenant_id = ? AND idx = ?`),
-		insertHash:    r(`INSERT INTO audit_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)`),
+		insertHashes:  insertHashes(r),
 
 		putCheckpoint:    r(`INSERT INTO audit_checkpoints (tenant_id, size, signed, created_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		latestCheckpoint: r(`SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints WHERE tenant_id = ?`),
@@ -111,4 +113,24 @@ func prepareQueries(d *Dialect) queries {
 		auditEntries:     r(`SELECT tenant_id, ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? ORDER BY seq`),
 		auditCheckpoints: r(`SELECT signed FROM audit_checkpoints WHERE tenant_id = ? ORDER BY size`),
 	}
+}
+
+// maxEntryHashes bounds the hashes one audit entry stores: its leaf and one
+// per level its append completes (tlog.StoredHashes), at most 64.
+const maxEntryHashes = 64
+
+// insertHashes makes the statements that insert one entry's hashes: n rows
+// in one statement, for n from 1 to maxEntryHashes. An entry stores two on
+// average, and one statement instead of two is that much less for the
+// single writer to run.
+func insertHashes(r func(string) string) []string {
+	out := make([]string, maxEntryHashes)
+	q := `INSERT INTO audit_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)`
+	for n := range out {
+		if n > 0 {
+			q += `, (?, ?, ?)`
+		}
+		out[n] = r(q)
+	}
+	return out
 }

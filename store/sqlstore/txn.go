@@ -523,11 +523,16 @@ func (t *txn) AppendAudit(e audit.Entry) (int64, error) {
 		e.Kind, e.RecordID, e.PersonID, e.Purpose, e.Outcome, e.ClientAddr); err != nil {
 		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
 	}
+	if len(hashes) == 0 || len(hashes) > maxEntryHashes {
+		return 0, fmt.Errorf("%w: an entry with %d hashes", haven.ErrAuditUnavailable, len(hashes))
+	}
 	base := audit.HashIndex(size)
+	args := make([]any, 0, 3*len(hashes))
 	for i, h := range hashes {
-		if _, err := t.exec(t.s.q.insertHash, t.tenant, base+int64(i), h[:]); err != nil {
-			return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
-		}
+		args = append(args, t.tenant, base+int64(i), h[:])
+	}
+	if _, err := t.exec(t.s.q.insertHashes[len(hashes)-1], args...); err != nil {
+		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
 	}
 	return size, nil
 }
