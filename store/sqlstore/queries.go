@@ -20,10 +20,10 @@ type queries struct {
 	auditHeadRead                                  string // without the row lock, for views
 	readHash                                       string
 	// insertHashes[n-1] inserts n hashes of one entry in one statement.
-	insertHashes []string
-	putCheckpoint, latestCheckpoint                string
-	auditByPerson, auditByAll                      string
-	auditTenants, auditEntries, auditCheckpoints   string
+	insertHashes                                 []string
+	putCheckpoint, latestCheckpoint              string
+	auditByPerson, auditByAll                    string
+	auditTenants, auditEntries, auditCheckpoints string
 }
 
 const versionColumns = `tenant_id, kind, id, version, person_id, sealed, updated_us, deleted`
