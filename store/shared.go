@@ -58,6 +58,13 @@ func (s *SharedReads) End() {
 	s.endLocked()
 }
 
+// Ended reports whether End was called.
+func (s *SharedReads) Ended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
+}
+
 func (s *SharedReads) endLocked() {
 	if s.close != nil {
 		s.close()

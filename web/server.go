@@ -159,11 +159,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-store")
 	}
 	// The reads of one request (the credential check, then the records)
-	// share one read-only transaction until its first write.
+	// share one read-only transaction until its first write, or until it
+	// starts to answer.
 	ctx, reads := store.ShareReads(r.Context())
 	defer reads.End()
-	s.mux.ServeHTTP(w, r.WithContext(ctx))
+	s.mux.ServeHTTP(endReadsOnAnswer{w, reads}, r.WithContext(ctx))
 }
+
+// endReadsOnAnswer ends a request's shared reads when it starts to answer:
+// a slow client taking a large answer (an export file) must not hold a
+// read transaction, and one of the few reader connections, all the while.
+type endReadsOnAnswer struct {
+	http.ResponseWriter
+	reads *store.SharedReads
+}
+
+func (w endReadsOnAnswer) WriteHeader(code int) {
+	w.reads.End()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w endReadsOnAnswer) Write(b []byte) (int, error) {
+	w.reads.End()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w endReadsOnAnswer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Cookie names. With Secure cookies the __Host- prefix makes the browser
 // refuse cookies set by a sibling subdomain or over plain HTTP.
