@@ -363,9 +363,6 @@ func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("unit of work panicked: %v", r)
-		}
 		if err != nil {
 			if rbErr := s.execIn(ctx, tx, "ROLLBACK TO SAVEPOINT job"); rbErr != nil {
 				err = errors.Join(err, rbErr)
@@ -375,15 +372,12 @@ func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 			err = fmt.Errorf("release savepoint: %w", relErr)
 		}
 	}()
-	if s.d.EnterTenant != nil {
-		if err := s.d.EnterTenant(ctx, tx, j.tenant); err != nil {
-			return fmt.Errorf("enter tenant: %w", err)
-		}
-	}
-	return j.fn(&txn{ctx: j.ctx, tx: tx, s: s, pool: &s.writes, tenant: j.tenant})
+	return s.runBare(ctx, tx, j)
 }
 
-// runBare runs a bare job's work directly in the batch's transaction.
+// runBare runs a job's work directly in the batch's transaction, in the
+// job's tenant; a panic in the work is its error. runJob wraps it in a
+// savepoint; a bare job (Record) runs it as it is.
 func (s *DB) runBare(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

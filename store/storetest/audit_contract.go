@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -418,5 +419,47 @@ func testRecordFailsAlone(t *testing.T, e *env) {
 	})
 	if rep := e.verify(); !rep.OK() {
 		t.Fatalf("the log does not verify after a failed Record: %+v", rep.Problems)
+	}
+}
+
+// testPanicRollsBack: a unit of work that panics after writing is an error
+// like any other: what it wrote is rolled back, as Update or as Record,
+// and the store goes on committing other work.
+func testPanicRollsBack(t *testing.T, e *env) {
+	e.tenant("t1")
+	sc := haven.ScopeOf(haven.SystemPrincipal("t1", "test"))
+	before := len(e.entries("t1"))
+	note := func(id string) store.Row {
+		return store.Row{Kind: haven.KindNote, ID: id, PersonID: "px", Version: 1, Sealed: []byte("x"), Updated: time.Now()}
+	}
+	for name, queue := range map[string]func(context.Context, haven.Scope, func(store.Tx) error) error{"Update": e.db.Update, "Record": e.db.Record} {
+		err := queue(ctx, sc, func(tx store.Tx) error {
+			if err := tx.Insert(note("panic-" + name)); err != nil {
+				return err
+			}
+			if _, err := tx.AppendAudit(audit.Entry{Time: time.Now(), Actor: "test", ActorRole: "system", Action: "panic", Outcome: "ok"}); err != nil {
+				return err
+			}
+			panic("unit of work gave up")
+		})
+		if err == nil || !strings.Contains(err.Error(), "panicked") {
+			t.Fatalf("%s of a panicking unit returned %v", name, err)
+		}
+	}
+	e.in(haven.SystemPrincipal("t1", "test"), func(tx store.Tx) error {
+		for _, name := range []string{"Update", "Record"} {
+			if _, err := tx.Get(haven.KindNote, "panic-"+name); !errors.Is(err, haven.ErrNotFound) {
+				t.Errorf("the panicking %s's row was kept: %v", name, err)
+			}
+		}
+		return tx.Insert(note("after"))
+	})
+	for _, a := range e.entries("t1")[before:] {
+		if a.Action == "panic" {
+			t.Fatal("a panicking unit's audit entry was kept")
+		}
+	}
+	if rep := e.verify(); !rep.OK() {
+		t.Fatalf("the log does not verify after a panic: %+v", rep.Problems)
 	}
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, h Harness) {
 		{"SharedReads", testSharedReads},
 		{"CacheSeesWrites", testCacheSeesWrites},
 		{"RecordFailsAlone", testRecordFailsAlone},
+		{"PanicRollsBack", testPanicRollsBack},
 		{"CacheConfinedToTenant", testCacheConfinedToTenant},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
