@@ -214,7 +214,7 @@ func (s *Service) record(tx store.Tx, e event) error {
 	if e.actor == "" {
 		e.actor = "anonymous"
 	}
-	_, err := tx.AppendAudit(audit.Entry{
+	err := tx.AppendAudit(audit.Entry{
 		Time:       s.Now(),
 		Actor:      e.actor,
 		ActorRole:  e.role,

@@ -212,7 +212,7 @@ func (u *unit) record(tx store.Tx, action string) error {
 		case t.purpose != "":
 			purpose = t.purpose
 		}
-		if _, err := tx.AppendAudit(audit.Entry{
+		if err := tx.AppendAudit(audit.Entry{
 			Time:       now,
 			Actor:      p.ID,
 			ActorRole:  string(p.Role),

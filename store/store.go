@@ -175,10 +175,11 @@ type Tx interface {
 	// Lookup finds records whose indexed field has exactly this digest.
 	Lookup(field string, digest []byte, limit int) ([]IndexHit, error)
 
-	// AppendAudit adds e to the tenant's audit log and returns its index.
-	// The entry commits or rolls back with everything else in the
-	// transaction; if it cannot be written the transaction fails.
-	AppendAudit(e audit.Entry) (int64, error)
+	// AppendAudit adds e to the tenant's audit log. The entry commits or
+	// rolls back with everything else in the transaction; if it cannot be
+	// written the transaction fails. Its index in the log is fixed when
+	// it is written, which may be as late as the commit.
+	AppendAudit(e audit.Entry) error
 	// AuditSize is the number of entries in the tenant's log.
 	AuditSize() (int64, error)
 	// AuditHashes reads the tenant's stored Merkle tree hashes.

@@ -51,11 +51,6 @@ var harness = storetest.Harness{Open: func(t testing.TB) (*sqlstore.DB, *sql.DB)
 	return db, pgtest.Superuser(t, db)
 }}
 
-// TestConcurrentReplaceAcrossInstances: two Haven instances on one database
-// (each its own committers, so nothing in Go orders their transactions)
-// race to replace the same record. Every replace either wins or gets
-// haven.ErrConflict, and the kept history has each version exactly once,
-// holding what was written at it.
 // TestCacheAcrossInstances: one instance's views see what another instance
 // on the same database wrote, though the first keeps what it read.
 func TestCacheAcrossInstances(t *testing.T) {
@@ -75,6 +70,30 @@ func TestCacheAcrossInstances(t *testing.T) {
 	storetest.CacheSeesWrites(t, s[0], s[1])
 }
 
+// TestAuditAcrossInstances: two instances append to one tenant's audit log,
+// each keeping the tree edge of what it committed.
+func TestAuditAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	var s [2]*sqlstore.DB
+	for i := range s {
+		var err error
+		if s[i], err = postgres.Open(ctx, url); err != nil {
+			t.Fatal(err)
+		}
+		defer s[i].Close()
+	}
+	if err := s[0].CreateTenant(ctx, haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.AuditAcrossInstances(t, s[0], s[1])
+}
+
+// TestConcurrentReplaceAcrossInstances: two Haven instances on one database
+// (each its own committers, so nothing in Go orders their transactions)
+// race to replace the same record. Every replace either wins or gets
+// haven.ErrConflict, and the kept history has each version exactly once,
+// holding what was written at it.
 func TestConcurrentReplaceAcrossInstances(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)

@@ -95,3 +95,21 @@ func TestCacheAcrossProcesses(t *testing.T) {
 	}
 	storetest.CacheSeesWrites(t, s[0], s[1])
 }
+
+// TestAuditAcrossProcesses: two processes append to one database file's
+// audit log, each keeping the tree edge of what it committed.
+func TestAuditAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "haven.db")
+	var s [2]*sqlstore.DB
+	for i := range s {
+		var err error
+		if s[i], err = sqlite.Open(context.Background(), path); err != nil {
+			t.Fatal(err)
+		}
+		defer s[i].Close()
+	}
+	if err := s[0].CreateTenant(context.Background(), haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.AuditAcrossInstances(t, s[0], s[1])
+}

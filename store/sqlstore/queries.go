@@ -1,5 +1,7 @@
 package sqlstore
 
+import "strings"
+
 // queries holds every statement, rebound for the dialect once at start-up.
 // Every statement on tenant data names tenant_id: the tenant scope is part
 // of each query, not a filter added afterwards.
@@ -16,11 +18,12 @@ type queries struct {
 	erasePersonRecords, erasePersonIndex, eraseKey string
 	erasePersonVersions                            string
 	insertIndex, lookup                            string
-	auditHead, initHead, claimSeq, insertAudit     string
+	auditHead, initHead, claimSeqs                 string
 	auditHeadRead                                  string // without the row lock, for views
 	readHash                                       string
-	// insertHashes[n-1] inserts n hashes of one entry in one statement.
-	insertHashes                                 []string
+	// insertAudit[n-1] inserts n audit entries in one statement, and
+	// insertHashes[n-1] n stored hashes (see auditWriter).
+	insertAudit, insertHashes                    []string
 	putCheckpoint, latestCheckpoint              string
 	auditByPerson, auditByAll                    string
 	auditTenants, auditEntries, auditCheckpoints string
@@ -98,10 +101,10 @@ func prepareQueries(d *Dialect) queries {
 		auditHead:     r(`SELECT size FROM audit_heads WHERE tenant_id = ?` + d.RowLock),
 		auditHeadRead: r(`SELECT size FROM audit_heads WHERE tenant_id = ?`),
 		initHead:      r(`INSERT INTO audit_heads (tenant_id, size) VALUES (?, 0) ON CONFLICT DO NOTHING`),
-		claimSeq:      r(`UPDATE audit_heads SET size = size + 1 WHERE tenant_id = ? RETURNING size`),
-		insertAudit:   r(`INSERT INTO audit_entries (tenant_id, ` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		claimSeqs:     r(`UPDATE audit_heads SET size = size + ? WHERE tenant_id = ? RETURNING size`),
+		insertAudit:   insertRows(r, `audit_entries (tenant_id, `+auditColumns+`)`, entryParams, maxInsertEntries),
 		readHash:      r(`SELECT hash FROM audit_hashes WHERE tenant_id = ? AND idx = ?`),
-		insertHashes:  insertHashes(r),
+		insertHashes:  insertRows(r, `audit_hashes (tenant_id, idx, hash)`, 3, maxInsertHashes),
 
 		putCheckpoint:    r(`INSERT INTO audit_checkpoints (tenant_id, size, signed, created_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		latestCheckpoint: r(`SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints WHERE tenant_id = ?`),
@@ -119,16 +122,27 @@ func prepareQueries(d *Dialect) queries {
 // per level its append completes (tlog.StoredHashes), at most 64.
 const maxEntryHashes = 64
 
-// insertHashes makes the statements that insert one entry's hashes: n rows
-// in one statement, for n from 1 to maxEntryHashes. An entry stores two on
-// average, and one statement instead of two is that much less for the
-// single writer to run.
-func insertHashes(r func(string) string) []string {
-	out := make([]string, maxEntryHashes)
-	q := `INSERT INTO audit_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)`
+// entryParams is the number of columns of an audit entry's row.
+const entryParams = 12
+
+// The most rows one statement inserts: audit entries (12 parameters each)
+// and stored hashes (3 each), well inside both databases' parameter limits.
+// An entry stores two hashes on average.
+const (
+	maxInsertEntries = 64
+	maxInsertHashes  = 128
+)
+
+// insertRows makes the statements that insert into table (with its column
+// list): the statement at n-1 inserts n rows of width values each, for n
+// from 1 to most.
+func insertRows(r func(string) string, table string, width, most int) []string {
+	row := "(?" + strings.Repeat(", ?", width-1) + ")"
+	out := make([]string, most)
+	q := `INSERT INTO ` + table + ` VALUES ` + row
 	for n := range out {
 		if n > 0 {
-			q += `, (?, ?, ?)`
+			q += ", " + row
 		}
 		out[n] = r(q)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,7 +79,8 @@ func OpenWithReader(ctx context.Context, db, reader *sql.DB, d *Dialect) (*DB, e
 		ch := make(chan *job, maxBatch)
 		s.committers = append(s.committers, ch)
 		s.wg.Add(1)
-		go s.commitLoop(ch)
+		c := &committer{s: s, edges: map[string]*treeEdge{}}
+		go c.loop(ch)
 	}
 	return s, nil
 }
@@ -265,20 +267,28 @@ func committerFor(tenant string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// commitLoop gathers queued jobs into batches and commits each batch once.
-func (s *DB) commitLoop(ch chan *job) {
-	defer s.wg.Done()
+// committer is one committing goroutine's state: the right edges of the
+// audit trees of the tenants it has committed entries for (auditWriter).
+// Only its goroutine touches it.
+type committer struct {
+	s     *DB
+	edges map[string]*treeEdge
+}
+
+// loop gathers queued jobs into batches and commits each batch once.
+func (c *committer) loop(ch chan *job) {
+	defer c.s.wg.Done()
 	batch := make([]*job, 0, maxBatch)
 	for {
 		var first *job
 		select {
 		case first = <-ch:
-		case <-s.closed:
+		case <-c.s.closed:
 			// Drain what was queued before Close.
 			for {
 				select {
 				case j := <-ch:
-					s.runBatch([]*job{j})
+					c.runBatch([]*job{j})
 				default:
 					return
 				}
@@ -294,17 +304,32 @@ func (s *DB) commitLoop(ch chan *job) {
 				break fill
 			}
 		}
-		s.runBatch(batch)
+		c.runBatch(batch)
 	}
 }
 
-// runBatch runs each job in its own savepoint, then commits once. A job
-// whose work fails is rolled back to its savepoint alone; if the commit
-// fails, every job in the batch fails (nothing was kept, nothing is
-// released: fail closed). A bare job (Record) has no savepoint: if it
-// fails, the whole transaction is rolled back, the job gets its error, and
-// the rest of the batch runs again, each job in a savepoint this time.
-func (s *DB) runBatch(batch []*job) {
+// runBatch runs a batch's jobs in one transaction, then commits once.
+//
+// Jobs that write (Update) run first, each in its own savepoint with its
+// audit entries written at its end: one whose work fails is rolled back to
+// its savepoint alone. Bare jobs (Record) run after them without
+// savepoints, and their audit entries are written together at the end. If
+// a bare job fails, or writing their entries does, the transaction is
+// rolled back, and the batch runs again with every job in a savepoint of
+// its own (a failing bare job gets its error and is not run again). If
+// the commit fails, every job in the batch fails (nothing was kept,
+// nothing is released: fail closed).
+func (c *committer) runBatch(batch []*job) {
+	s := c.s
+	slices.SortStableFunc(batch, func(a, b *job) int {
+		switch {
+		case a.bare == b.bare:
+			return 0
+		case b.bare:
+			return -1
+		}
+		return 1
+	})
 	results := make([]error, len(batch))
 	ctx := context.Background()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -314,6 +339,20 @@ func (s *DB) runBatch(batch []*job) {
 		}
 		return
 	}
+	w := newAuditWriter(c.edges)
+	rerun := func(failed *job) {
+		tx.Rollback()
+		rest := make([]*job, 0, len(batch))
+		for _, o := range batch {
+			if o != failed {
+				o.bare = false
+				rest = append(rest, o)
+			}
+		}
+		if len(rest) > 0 {
+			c.runBatch(rest)
+		}
+	}
 	anyOK := false
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
@@ -321,64 +360,88 @@ func (s *DB) runBatch(batch []*job) {
 			continue
 		}
 		if j.bare {
-			if err := s.runBare(ctx, tx, j); err != nil {
-				tx.Rollback()
+			if err := s.runBare(ctx, tx, w, j); err != nil {
 				j.done <- err
-				rest := make([]*job, 0, len(batch)-1)
-				for _, o := range batch {
-					if o != j {
-						o.bare = false
-						rest = append(rest, o)
-					}
-				}
-				if len(rest) > 0 {
-					s.runBatch(rest)
-				}
+				rerun(j)
 				return
 			}
 			anyOK = true
 			continue
 		}
-		results[i] = s.runJob(ctx, tx, j)
+		results[i] = s.runJob(ctx, tx, w, j)
 		if results[i] == nil {
 			anyOK = true
+		}
+	}
+	for _, tenant := range w.tenants() {
+		if err := s.writeAudit(ctx, tx, w, tenant); err != nil {
+			if !slices.ContainsFunc(batch, func(j *job) bool { return j.bare }) {
+				// Every job wrote its own entries already, so none
+				// should be waiting: fail closed rather than run the
+				// batch again in the same way.
+				tx.Rollback()
+				for _, j := range batch {
+					j.done <- err
+				}
+				return
+			}
+			rerun(nil)
+			return
 		}
 	}
 	if !anyOK {
 		tx.Rollback()
 	} else if err := tx.Commit(); err != nil {
+		w.committedAs(false)
 		for i := range results {
 			if results[i] == nil {
 				results[i] = fmt.Errorf("commit: %w: %w", haven.ErrAuditUnavailable, err)
 			}
 		}
+	} else {
+		w.committedAs(true)
 	}
 	for i, j := range batch {
 		j.done <- results[i]
 	}
 }
 
-func (s *DB) runJob(ctx context.Context, tx *sql.Tx, j *job) (err error) {
+// writeAudit writes the audit entries a batch's bare jobs left waiting for
+// tenant, entering the tenant as their jobs did.
+func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, w *auditWriter, tenant string) error {
+	if s.d.EnterTenant != nil {
+		if err := s.d.EnterTenant(ctx, tx, tenant); err != nil {
+			return fmt.Errorf("enter tenant: %w", err)
+		}
+	}
+	return w.flush(&txn{ctx: ctx, tx: tx, s: s, pool: &s.writes, tenant: tenant})
+}
+
+func (s *DB) runJob(ctx context.Context, tx *sql.Tx, w *auditWriter, j *job) (err error) {
 	if err := s.execIn(ctx, tx, "SAVEPOINT job"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	mark := w.mark()
 	defer func() {
 		if err != nil {
 			if rbErr := s.execIn(ctx, tx, "ROLLBACK TO SAVEPOINT job"); rbErr != nil {
 				err = errors.Join(err, rbErr)
 			}
+			w.rollback(mark)
 		}
 		if relErr := s.execIn(ctx, tx, "RELEASE SAVEPOINT job"); relErr != nil && err == nil {
 			err = fmt.Errorf("release savepoint: %w", relErr)
 		}
 	}()
-	return s.runBare(ctx, tx, j)
+	return s.runBare(ctx, tx, w, j)
 }
 
 // runBare runs a job's work directly in the batch's transaction, in the
 // job's tenant; a panic in the work is its error. runJob wraps it in a
-// savepoint; a bare job (Record) runs it as it is.
-func (s *DB) runBare(ctx context.Context, tx *sql.Tx, j *job) (err error) {
+// savepoint; a bare job (Record) runs it as it is. A job in a savepoint
+// writes its audit entries before it ends; a bare job leaves them for
+// runBatch to write with the others.
+func (s *DB) runBare(ctx context.Context, tx *sql.Tx, w *auditWriter, j *job) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("unit of work panicked: %v", r)
@@ -389,7 +452,14 @@ func (s *DB) runBare(ctx context.Context, tx *sql.Tx, j *job) (err error) {
 			return fmt.Errorf("enter tenant: %w", err)
 		}
 	}
-	return j.fn(&txn{ctx: j.ctx, tx: tx, s: s, pool: &s.writes, tenant: j.tenant})
+	t := &txn{ctx: j.ctx, tx: tx, s: s, pool: &s.writes, tenant: j.tenant, log: w}
+	if err := j.fn(t); err != nil {
+		return err
+	}
+	if !j.bare {
+		return t.writeAudit()
+	}
+	return nil
 }
 
 // execIn runs one of the committer's own statements (the savepoints around

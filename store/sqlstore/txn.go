@@ -32,6 +32,9 @@ type txn struct {
 	// says this transaction has advanced it already.
 	epoch  int64
 	bumped bool
+	// log holds the audit entries the batch has yet to write; nil in a
+	// view.
+	log *auditWriter
 }
 
 var _ store.Tx = (*txn)(nil)
@@ -497,54 +500,43 @@ func (t *txn) lookup(field string, digest []byte, limit int) ([]store.IndexHit, 
 	return out, rows.Err()
 }
 
-// AppendAudit implements store.Tx: it claims the next index of the tenant's
-// log by advancing the head, stores the entry and the Merkle tree hashes it
-// completes (golang.org/x/mod/sumdb/tlog's storage layout), all inside the
-// caller's transaction. Advancing the head first, in one statement, holds
-// it (PostgreSQL locks the row until commit) so that no other writer can
-// take the same index; if anything after it fails, the caller's rollback
-// gives the index back.
-func (t *txn) AppendAudit(e audit.Entry) (int64, error) {
-	size, err := t.claimSeq()
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
+// AppendAudit implements store.Tx: the entry waits in the transaction's
+// audit writer and is written with the others of its batch, before the
+// batch commits (see auditWriter); its index is claimed then. A unit of
+// work that reads the log writes its waiting entries first.
+func (t *txn) AppendAudit(e audit.Entry) error {
+	if t.log == nil {
+		return fmt.Errorf("%w: a read-only transaction cannot append to the audit log", haven.ErrAuditUnavailable)
 	}
 	e.Tenant = t.tenant
-	e.Seq = size
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
-	hashes, err := audit.StoredHashes(e, t.AuditHashes())
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
-	}
-	if _, err := t.exec(t.s.q.insertAudit, t.tenant, e.Seq, e.Time.UnixMicro(), e.Actor, e.ActorRole, e.Action,
-		e.Kind, e.RecordID, e.PersonID, e.Purpose, e.Outcome, e.ClientAddr); err != nil {
-		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
-	}
-	if len(hashes) == 0 || len(hashes) > maxEntryHashes {
-		return 0, fmt.Errorf("%w: an entry with %d hashes", haven.ErrAuditUnavailable, len(hashes))
-	}
-	base := audit.HashIndex(size)
-	args := make([]any, 0, 3*len(hashes))
-	for i, h := range hashes {
-		args = append(args, t.tenant, base+int64(i), h[:])
-	}
-	if _, err := t.exec(t.s.q.insertHashes[len(hashes)-1], args...); err != nil {
-		return 0, fmt.Errorf("%w: %w", haven.ErrAuditUnavailable, err)
-	}
-	return size, nil
+	t.log.add(t.tenant, e)
+	return nil
 }
 
-// claimSeq advances the tenant's audit head by one and returns the index
-// it claimed, creating the head for a tenant's first entry.
-func (t *txn) claimSeq() (int64, error) {
+// writeAudit writes the entries waiting in the transaction for its
+// tenant, so that what it reads of the log next includes them.
+func (t *txn) writeAudit() error {
+	if t.log == nil {
+		return nil
+	}
+	return t.log.flush(t)
+}
+
+// claimSeqs advances the tenant's audit head by n and returns the first
+// index it claimed, creating the head for a tenant's first entry.
+// Advancing the head in one statement holds it (PostgreSQL locks the row
+// until commit), so that no other writer can take the same indexes; if
+// anything after it fails, the caller's rollback gives them back.
+func (t *txn) claimSeqs(n int64) (int64, error) {
 	for range 2 {
 		var next int64
-		err := t.row(t.s.q.claimSeq, t.tenant).Scan(&next)
+		err := t.row(t.s.q.claimSeqs, n, t.tenant).Scan(&next)
 		if err == nil {
-			return next - 1, nil
+			return next - n, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("audit head: %w", err)
@@ -558,6 +550,9 @@ func (t *txn) claimSeq() (int64, error) {
 }
 
 func (t *txn) AuditSize() (int64, error) {
+	if err := t.writeAudit(); err != nil {
+		return 0, err
+	}
 	var size int64
 	q := t.s.q.auditHead
 	if t.view {
@@ -575,7 +570,18 @@ func (t *txn) AuditSize() (int64, error) {
 	return size, nil
 }
 
-func (t *txn) AuditHashes() tlog.HashReader { return hashReader{t} }
+func (t *txn) AuditHashes() tlog.HashReader {
+	if err := t.writeAudit(); err != nil {
+		return failedReader{err}
+	}
+	return hashReader{t}
+}
+
+// failedReader is the hash reader of a log whose waiting entries could not
+// be written: it reads nothing.
+type failedReader struct{ err error }
+
+func (f failedReader) ReadHashes([]int64) ([]tlog.Hash, error) { return nil, f.err }
 
 type hashReader struct{ t *txn }
 
@@ -595,6 +601,9 @@ func (h hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 }
 
 func (t *txn) PutCheckpoint(size int64, signed []byte) error {
+	if err := t.writeAudit(); err != nil {
+		return err
+	}
 	if _, err := t.exec(t.s.q.putCheckpoint, t.tenant, size, signed, time.Now().UnixMicro()); err != nil {
 		return fmt.Errorf("put checkpoint: %w", err)
 	}
@@ -602,6 +611,9 @@ func (t *txn) PutCheckpoint(size int64, signed []byte) error {
 }
 
 func (t *txn) LatestCheckpoint() (int64, error) {
+	if err := t.writeAudit(); err != nil {
+		return 0, err
+	}
 	var n int64
 	if err := t.row(t.s.q.latestCheckpoint, t.tenant).Scan(&n); err != nil {
 		return 0, fmt.Errorf("latest checkpoint: %w", err)
@@ -610,6 +622,9 @@ func (t *txn) LatestCheckpoint() (int64, error) {
 }
 
 func (t *txn) AuditEntries(q store.AuditQuery) ([]audit.Entry, error) {
+	if err := t.writeAudit(); err != nil {
+		return nil, err
+	}
 	since, until := int64(0), time.Now().Add(time.Minute).UnixMicro()
 	if !q.Since.IsZero() {
 		since = q.Since.UnixMicro()

@@ -354,7 +354,7 @@ func testRecordFailsAlone(t *testing.T, e *env) {
 		case i == 10:
 			queue(i, func() error {
 				return e.db.Record(ctx, sc, func(tx store.Tx) error {
-					if _, err := tx.AppendAudit(entry("failed-record")); err != nil {
+					if err := tx.AppendAudit(entry("failed-record")); err != nil {
 						return err
 					}
 					return boom
@@ -366,14 +366,14 @@ func testRecordFailsAlone(t *testing.T, e *env) {
 					if err := tx.Insert(store.Row{Kind: haven.KindNote, ID: fmt.Sprint("n", i), PersonID: "px", Version: 1, Sealed: []byte("x"), Updated: time.Now()}); err != nil {
 						return err
 					}
-					_, err := tx.AppendAudit(entry(fmt.Sprint("update-", i)))
+					err := tx.AppendAudit(entry(fmt.Sprint("update-", i)))
 					return err
 				})
 			})
 		default:
 			queue(i, func() error {
 				return e.db.Record(ctx, sc, func(tx store.Tx) error {
-					_, err := tx.AppendAudit(entry(fmt.Sprint("record-", i)))
+					err := tx.AppendAudit(entry(fmt.Sprint("record-", i)))
 					return err
 				})
 			})
@@ -437,7 +437,7 @@ func testPanicRollsBack(t *testing.T, e *env) {
 			if err := tx.Insert(note("panic-" + name)); err != nil {
 				return err
 			}
-			if _, err := tx.AppendAudit(audit.Entry{Time: time.Now(), Actor: "test", ActorRole: "system", Action: "panic", Outcome: "ok"}); err != nil {
+			if err := tx.AppendAudit(audit.Entry{Time: time.Now(), Actor: "test", ActorRole: "system", Action: "panic", Outcome: "ok"}); err != nil {
 				return err
 			}
 			panic("unit of work gave up")

@@ -46,6 +46,8 @@ func Run(t *testing.T, h Harness) {
 		{"RecordFailsAlone", testRecordFailsAlone},
 		{"PanicRollsBack", testPanicRollsBack},
 		{"CacheConfinedToTenant", testCacheConfinedToTenant},
+		{"AuditReadInFailedUnit", testAuditReadInFailedUnit},
+		{"RefusedEntryFailsAlone", testRefusedEntryFailsAlone},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}

@@ -29,7 +29,7 @@ func TestUnprotectedAuditOff(t *testing.T) {
 	st := unprotected.Wrap(db)
 	sc := haven.ScopeOf(haven.SystemPrincipal("t1", "test"))
 	err = st.Update(ctx, sc, func(tx store.Tx) error {
-		if _, err := tx.AppendAudit(audit.Entry{Actor: "a", Action: "read"}); err != nil {
+		if err := tx.AppendAudit(audit.Entry{Actor: "a", Action: "read"}); err != nil {
 			return err
 		}
 		return tx.Insert(store.Row{Kind: haven.KindPerson, ID: "p1", PersonID: "p1", Version: 1, Sealed: []byte("x")})
