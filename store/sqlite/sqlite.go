@@ -80,8 +80,12 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	// temp_store(MEMORY): a batch's savepoints and multi-row inserts
+	// journal the pages they change, and on disk that journal spilled to
+	// a temporary file, with a system call per page, inside the single
+	// writer.
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(ON)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

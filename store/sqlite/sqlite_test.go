@@ -113,3 +113,21 @@ func TestAuditAcrossProcesses(t *testing.T) {
 	}
 	storetest.AuditAcrossInstances(t, s[0], s[1])
 }
+
+// TestTempInMemory: the writer keeps statement journals and other
+// temporary data in memory. On disk, every multi-row insert and savepoint
+// in a batch spilled page copies to a temporary file, a system call each.
+func TestTempInMemory(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "haven.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mode int
+	if err := s.SQL().QueryRow("PRAGMA temp_store").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 2 {
+		t.Fatalf("temp_store is %d, want 2 (MEMORY)", mode)
+	}
+}
