@@ -414,7 +414,7 @@ func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, w *auditWriter, tenant 
 			return fmt.Errorf("enter tenant: %w", err)
 		}
 	}
-	return w.flush(&txn{ctx: ctx, tx: tx, s: s, pool: &s.writes, tenant: tenant})
+	return w.flush(&txn{ctx: ctx, live: ctx, tx: tx, s: s, pool: &s.writes, tenant: tenant})
 }
 
 func (s *DB) runJob(ctx context.Context, tx *sql.Tx, w *auditWriter, j *job) (err error) {
@@ -452,7 +452,7 @@ func (s *DB) runBare(ctx context.Context, tx *sql.Tx, w *auditWriter, j *job) (e
 			return fmt.Errorf("enter tenant: %w", err)
 		}
 	}
-	t := &txn{ctx: j.ctx, tx: tx, s: s, pool: &s.writes, tenant: j.tenant, log: w}
+	t := &txn{ctx: quiet(j.ctx), live: j.ctx, tx: tx, s: s, pool: &s.writes, tenant: j.tenant, log: w}
 	if err := j.fn(t); err != nil {
 		return err
 	}
@@ -466,7 +466,7 @@ func (s *DB) runBare(ctx context.Context, tx *sql.Tx, w *auditWriter, j *job) (e
 // each job), prepared once like the units' statements: parsing them again
 // for every job was a noticeable share of the single writer's time.
 func (s *DB) execIn(ctx context.Context, tx *sql.Tx, q string) error {
-	t := txn{ctx: ctx, tx: tx, s: s, pool: &s.writes}
+	t := txn{ctx: ctx, live: ctx, tx: tx, s: s, pool: &s.writes}
 	_, err := t.exec(q)
 	return err
 }
@@ -510,6 +510,11 @@ func (s *DB) SharesReads() bool { return s.reads != &s.writes }
 
 // beginView begins a read-only transaction in tenant; end closes it.
 func (s *DB) beginView(ctx context.Context, tenant string) (t *txn, end func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	live := ctx
+	ctx = quiet(ctx)
 	tx, err := s.reads.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("begin read-only transaction: %w", err)
@@ -522,7 +527,7 @@ func (s *DB) beginView(ctx context.Context, tenant string) (t *txn, end func(), 
 	}
 	// A view writes nothing, so ending it by rollback loses nothing, and
 	// a write that slipped in (refused anyway) is never kept.
-	return &txn{ctx: ctx, tx: tx, s: s, pool: s.reads, tenant: tenant, view: true}, func() { tx.Rollback() }, nil
+	return &txn{ctx: ctx, live: live, tx: tx, s: s, pool: s.reads, tenant: tenant, view: true}, func() { tx.Rollback() }, nil
 }
 
 func runView(t *txn, fn func(store.Tx) error) (err error) {

@@ -18,12 +18,16 @@ import (
 // tenant. The tenant is fixed when the job is queued and every statement
 // passes it as its first parameter.
 type txn struct {
-	ctx    context.Context
-	tx     *sql.Tx
-	s      *DB
-	pool   *pool // the pool tx came from, whose statements it may use
-	tenant string
-	view   bool // a read-only transaction (store.View)
+	// ctx is what the transaction's statements run under: the caller's
+	// context without its cancellation (see quiet). live is the caller's
+	// own, checked before each statement, so that a caller who has gone
+	// away is still stopped at the next one.
+	ctx, live context.Context
+	tx        *sql.Tx
+	s         *DB
+	pool      *pool // the pool tx came from, whose statements it may use
+	tenant    string
+	view      bool // a read-only transaction (store.View)
 	// keys is the tenant's keys row once read: it cannot change within
 	// the transaction except through SetTenantKeys, and a request's
 	// shared views (store.ShareReads) all need it.
@@ -46,6 +50,9 @@ func (t *txn) Tenant() string { return t.tenant }
 // share of each unit of work's time. Until the pool has q, it is prepared
 // on the transaction's own connection, for this transaction only.
 func (t *txn) stmt(q string) (*sql.Stmt, error) {
+	if err := t.live.Err(); err != nil {
+		return nil, err
+	}
 	if st, ok := t.pool.statement(q); ok {
 		return t.tx.StmtContext(t.ctx, st), nil
 	}
@@ -73,10 +80,19 @@ func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
 func (t *txn) row(q string, args ...any) *sql.Row {
 	st, err := t.stmt(q)
 	if err != nil {
-		return t.tx.QueryRowContext(t.ctx, q, args...)
+		// Under the live context, so that a caller who has gone away
+		// gets its error from Scan.
+		return t.tx.QueryRowContext(t.live, q, args...)
 	}
 	return st.QueryRowContext(t.ctx, args...)
 }
+
+// quiet returns ctx without its cancellation, for the driver. Given a
+// context that can end, the SQLite driver starts a goroutine to watch it
+// for every statement, and database/sql one for every transaction: several
+// goroutines woken for each request, to guard point queries that take
+// microseconds. txn checks the caller's context itself instead (stmt).
+func quiet(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 func notFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {
@@ -648,7 +664,14 @@ func (t *txn) AuditEntries(q store.AuditQuery) ([]audit.Entry, error) {
 		actors[strings.TrimSpace(a)] = true
 	}
 	var out []audit.Entry
-	for rows.Next() {
+	for n := 1; rows.Next(); n++ {
+		// The scan may be long and its statement runs uncancelled
+		// (quiet): stop it here if the caller has gone away.
+		if n%1024 == 0 {
+			if err := t.live.Err(); err != nil {
+				return nil, err
+			}
+		}
 		e, err := scanEntry(rows, t.tenant)
 		if err != nil {
 			return nil, fmt.Errorf("audit entries: %w", err)

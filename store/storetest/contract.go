@@ -41,6 +41,7 @@ func Run(t *testing.T, h Harness) {
 		{"ViewConfinedToTenant", testViewConfinedToTenant},
 		{"ViewCannotWrite", testViewCannotWrite},
 		{"ViewBurst", testViewBurst},
+		{"StopsWhenCancelled", testStopsWhenCancelled},
 		{"SharedReads", testSharedReads},
 		{"CacheSeesWrites", testCacheSeesWrites},
 		{"RecordFailsAlone", testRecordFailsAlone},

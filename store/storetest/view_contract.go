@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -272,5 +273,33 @@ func testSharedReads(t *testing.T, e *env) {
 	reads2.End()
 	if err := e.db.View(rctx2, haven.ScopeOf(a), func(tx store.Tx) error { _, err := tx.Get(haven.KindPerson, "p3"); return err }); err != nil {
 		t.Fatalf("view after the sharing ended: %v", err)
+	}
+}
+
+// testStopsWhenCancelled: statements run under a context that cannot end
+// (the driver would otherwise watch each one with a goroutine), so the
+// store itself must stop a unit of work whose caller has gone away, at its
+// next statement: in a view and in a batch. (What the read cache answers
+// runs no statement.)
+func testStopsWhenCancelled(t *testing.T, e *env) {
+	p := e.tenant("t1")
+	sc := haven.ScopeOf(p)
+	e.create(p, person("p1", "9434765919", "Ada", "Lovelace", "1936-12-10", ""))
+	for name, run := range map[string]func(context.Context, haven.Scope, func(store.Tx) error) error{"View": e.db.View, "Update": e.db.Update} {
+		c, cancel := context.WithCancel(ctx)
+		var before, after error
+		err := run(c, sc, func(tx store.Tx) error {
+			_, before = tx.Get(haven.KindPerson, "p1")
+			cancel()
+			// An id not read before: the read cache cannot answer it.
+			_, after = tx.Get(haven.KindPerson, "p2")
+			return after
+		})
+		if before != nil {
+			t.Fatalf("%s: read before cancelling: %v", name, before)
+		}
+		if !errors.Is(after, context.Canceled) || !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: a read after the caller went away returned %v (unit: %v), want context.Canceled", name, after, err)
+		}
 	}
 }
