@@ -56,18 +56,8 @@ var harness = storetest.Harness{Open: func(t testing.TB) (*sqlstore.DB, *sql.DB)
 func TestCacheAcrossInstances(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	var s [2]*sqlstore.DB
-	for i := range s {
-		var err error
-		if s[i], err = postgres.Open(ctx, url); err != nil {
-			t.Fatal(err)
-		}
-		defer s[i].Close()
-	}
-	if err := s[0].CreateTenant(ctx, haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
-		t.Fatal(err)
-	}
-	storetest.CacheSeesWrites(t, s[0], s[1])
+	a, b := storetest.TwoInstances(t, func() (*sqlstore.DB, error) { return postgres.Open(ctx, url) })
+	storetest.CacheSeesWrites(t, a, b)
 }
 
 // TestAuditAcrossInstances: two instances append to one tenant's audit log,
@@ -75,18 +65,8 @@ func TestCacheAcrossInstances(t *testing.T) {
 func TestAuditAcrossInstances(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	var s [2]*sqlstore.DB
-	for i := range s {
-		var err error
-		if s[i], err = postgres.Open(ctx, url); err != nil {
-			t.Fatal(err)
-		}
-		defer s[i].Close()
-	}
-	if err := s[0].CreateTenant(ctx, haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
-		t.Fatal(err)
-	}
-	storetest.AuditAcrossInstances(t, s[0], s[1])
+	a, b := storetest.TwoInstances(t, func() (*sqlstore.DB, error) { return postgres.Open(ctx, url) })
+	storetest.AuditAcrossInstances(t, a, b)
 }
 
 // TestConcurrentReplaceAcrossInstances: two Haven instances on one database

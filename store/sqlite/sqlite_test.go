@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/havencare/haven"
-	"github.com/havencare/haven/store"
 	"github.com/havencare/haven/store/sqlite"
 	"github.com/havencare/haven/store/sqlstore"
 	"github.com/havencare/haven/store/storetest"
@@ -82,36 +80,16 @@ func TestSharesReads(t *testing.T) {
 // though the first keeps what it read.
 func TestCacheAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "haven.db")
-	var s [2]*sqlstore.DB
-	for i := range s {
-		var err error
-		if s[i], err = sqlite.Open(context.Background(), path); err != nil {
-			t.Fatal(err)
-		}
-		defer s[i].Close()
-	}
-	if err := s[0].CreateTenant(context.Background(), haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
-		t.Fatal(err)
-	}
-	storetest.CacheSeesWrites(t, s[0], s[1])
+	a, b := storetest.TwoInstances(t, func() (*sqlstore.DB, error) { return sqlite.Open(context.Background(), path) })
+	storetest.CacheSeesWrites(t, a, b)
 }
 
 // TestAuditAcrossProcesses: two processes append to one database file's
 // audit log, each keeping the tree edge of what it committed.
 func TestAuditAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "haven.db")
-	var s [2]*sqlstore.DB
-	for i := range s {
-		var err error
-		if s[i], err = sqlite.Open(context.Background(), path); err != nil {
-			t.Fatal(err)
-		}
-		defer s[i].Close()
-	}
-	if err := s[0].CreateTenant(context.Background(), haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
-		t.Fatal(err)
-	}
-	storetest.AuditAcrossInstances(t, s[0], s[1])
+	a, b := storetest.TwoInstances(t, func() (*sqlstore.DB, error) { return sqlite.Open(context.Background(), path) })
+	storetest.AuditAcrossInstances(t, a, b)
 }
 
 // TestTempInMemory: the writer keeps statement journals and other

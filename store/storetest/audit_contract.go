@@ -332,36 +332,21 @@ func testRecordFailsAlone(t *testing.T, e *env) {
 		return audit.Entry{Time: time.Now(), Actor: "test", ActorRole: "system", Action: action, Outcome: "ok"}
 	}
 	before := len(e.entries("t1"))
-	// Hold the committer in a batch of its own while the rest queue up, so
-	// that they share the next batch.
-	hold, held := make(chan struct{}), make(chan struct{})
-	go e.db.Update(ctx, sc, func(tx store.Tx) error {
-		close(held)
-		<-hold
-		return nil
-	})
-	<-held
 	boom := errors.New("record failed")
-	var wg sync.WaitGroup
-	errs := make([]error, 21)
-	queue := func(i int, fn func() error) {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = fn() }()
-		time.Sleep(5 * time.Millisecond) // queue in this order (not a check)
-	}
-	for i := range 21 {
+	units := make([]func() error, 21)
+	for i := range units {
 		switch {
 		case i == 10:
-			queue(i, func() error {
+			units[i] = func() error {
 				return e.db.Record(ctx, sc, func(tx store.Tx) error {
 					if err := tx.AppendAudit(entry("failed-record")); err != nil {
 						return err
 					}
 					return boom
 				})
-			})
+			}
 		case i%2 == 0:
-			queue(i, func() error {
+			units[i] = func() error {
 				return e.db.Update(ctx, sc, func(tx store.Tx) error {
 					if err := tx.Insert(store.Row{Kind: haven.KindNote, ID: fmt.Sprint("n", i), PersonID: "px", Version: 1, Sealed: []byte("x"), Updated: time.Now()}); err != nil {
 						return err
@@ -369,18 +354,17 @@ func testRecordFailsAlone(t *testing.T, e *env) {
 					err := tx.AppendAudit(entry(fmt.Sprint("update-", i)))
 					return err
 				})
-			})
+			}
 		default:
-			queue(i, func() error {
+			units[i] = func() error {
 				return e.db.Record(ctx, sc, func(tx store.Tx) error {
 					err := tx.AppendAudit(entry(fmt.Sprint("record-", i)))
 					return err
 				})
-			})
+			}
 		}
 	}
-	close(hold)
-	wg.Wait()
+	errs := e.inOneBatch(sc, units)
 	for i, err := range errs {
 		if i == 10 {
 			if !errors.Is(err, boom) {

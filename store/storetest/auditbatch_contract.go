@@ -76,6 +76,25 @@ func auditEntry(action string) audit.Entry {
 	return audit.Entry{Time: time.Now(), Actor: "test", ActorRole: "system", Action: action, Outcome: "ok"}
 }
 
+// TwoInstances opens two store instances on one database with open (two
+// processes on one SQLite file, or two servers on one PostgreSQL), closed
+// when t ends, and creates tenant t1 through the first.
+func TwoInstances(t *testing.T, open func() (*sqlstore.DB, error)) (a, b *sqlstore.DB) {
+	t.Helper()
+	var s [2]*sqlstore.DB
+	for i := range s {
+		var err error
+		if s[i], err = open(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s[i].Close() })
+	}
+	if err := s[0].CreateTenant(context.Background(), haven.Tenant{ID: "t1", Name: "T1"}, store.TenantKeys{Data: []byte("d"), Index: []byte("i")}); err != nil {
+		t.Fatal(err)
+	}
+	return s[0], s[1]
+}
+
 // AuditAcrossInstances appends to tenant t1's log through two store
 // instances on one database (two processes, or two servers on one
 // PostgreSQL), in turns and at once, in batches of different sizes. Each
@@ -151,25 +170,12 @@ func AuditAcrossInstances(t *testing.T, a, b *sqlstore.DB) {
 func testAuditReadInFailedUnit(t *testing.T, e *env) {
 	e.tenant("t1")
 	sc := haven.ScopeOf(haven.SystemPrincipal("t1", "test"))
-	hold, held := make(chan struct{}), make(chan struct{})
-	go e.db.Update(ctx, sc, func(tx store.Tx) error {
-		close(held)
-		<-hold
-		return nil
-	})
-	<-held
 	boom := errors.New("unit failed")
-	var wg sync.WaitGroup
-	errs := make([]error, 9)
-	queue := func(i int, fn func() error) {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = fn() }()
-		time.Sleep(5 * time.Millisecond) // queue in this order (not a check)
-	}
-	for i := range 9 {
+	units := make([]func() error, 9)
+	for i := range units {
 		switch {
 		case i == 4:
-			queue(i, func() error {
+			units[i] = func() error {
 				return e.db.Update(ctx, sc, func(tx store.Tx) error {
 					if err := tx.AppendAudit(auditEntry("failed-1")); err != nil {
 						return err
@@ -182,9 +188,9 @@ func testAuditReadInFailedUnit(t *testing.T, e *env) {
 					}
 					return boom
 				})
-			})
+			}
 		case i%2 == 0:
-			queue(i, func() error {
+			units[i] = func() error {
 				return e.db.Update(ctx, sc, func(tx store.Tx) error {
 					if err := tx.AppendAudit(auditEntry(fmt.Sprint("update-", i))); err != nil {
 						return err
@@ -196,15 +202,14 @@ func testAuditReadInFailedUnit(t *testing.T, e *env) {
 					}
 					return err
 				})
-			})
+			}
 		default:
-			queue(i, func() error {
+			units[i] = func() error {
 				return e.db.Record(ctx, sc, func(tx store.Tx) error { return tx.AppendAudit(auditEntry(fmt.Sprint("record-", i))) })
-			})
+			}
 		}
 	}
-	close(hold)
-	wg.Wait()
+	errs := e.inOneBatch(sc, units)
 	for i, err := range errs {
 		if i == 4 {
 			if !errors.Is(err, boom) {
@@ -243,30 +248,17 @@ func testAuditReadInFailedUnit(t *testing.T, e *env) {
 func testRefusedEntryFailsAlone(t *testing.T, e *env) {
 	e.tenant("t1")
 	sc := haven.ScopeOf(haven.SystemPrincipal("t1", "test"))
-	hold, held := make(chan struct{}), make(chan struct{})
-	go e.db.Update(ctx, sc, func(tx store.Tx) error {
-		close(held)
-		<-hold
-		return nil
-	})
-	<-held
-	var wg sync.WaitGroup
-	errs := make([]error, 7)
-	for i := range 7 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			action := fmt.Sprint("record-", i)
-			entry := auditEntry(action)
-			if i == 3 {
-				entry.Purpose = "care\x00"
-			}
-			errs[i] = e.db.Record(ctx, sc, func(tx store.Tx) error { return tx.AppendAudit(entry) })
-		}()
-		time.Sleep(5 * time.Millisecond)
+	units := make([]func() error, 7)
+	for i := range units {
+		entry := auditEntry(fmt.Sprint("record-", i))
+		if i == 3 {
+			entry.Purpose = "care\x00"
+		}
+		units[i] = func() error {
+			return e.db.Record(ctx, sc, func(tx store.Tx) error { return tx.AppendAudit(entry) })
+		}
 	}
-	close(hold)
-	wg.Wait()
+	errs := e.inOneBatch(sc, units)
 	seen := map[string]int{}
 	for _, a := range e.entries("t1") {
 		seen[a.Action]++
@@ -286,4 +278,28 @@ func testRefusedEntryFailsAlone(t *testing.T, e *env) {
 	if rep := e.verify(); !rep.OK() {
 		t.Fatalf("the log does not verify: %+v", rep.Problems)
 	}
+}
+
+// inOneBatch holds the committer in a batch of its own, queues units in
+// order while it waits (a few milliseconds apart: that keeps the order, it
+// is not a check), then lets it go, so that the units share its next batch.
+// It returns each unit's error.
+func (e *env) inOneBatch(sc haven.Scope, units []func() error) []error {
+	hold, held := make(chan struct{}), make(chan struct{})
+	go e.db.Update(ctx, sc, func(tx store.Tx) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	errs := make([]error, len(units))
+	var wg sync.WaitGroup
+	for i, unit := range units {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = unit() }()
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(hold)
+	wg.Wait()
+	return errs
 }
