@@ -75,6 +75,7 @@ func cmdImport(args []string) error {
 	// Patients before what is about them: NDJSON files of a Bulk Data
 	// export are one type each.
 	sort.SliceStable(sources, func(i, j int) bool { return importRank(sources[i].name) < importRank(sources[j].name) })
+	tuneGC(os.Getenv)
 
 	ctx := context.Background()
 	a, err := open(ctx, o, false)
