@@ -76,19 +76,19 @@ func (s *Server) get(ctx context.Context, p haven.Principal, t *typeInfo, id str
 // answer writes one resource with its ETag, Last-Modified and, for writes,
 // Location.
 func (s *Server) answer(w http.ResponseWriter, f care.Found, status int) {
-	res, err := render(f)
+	body, typ, err := renderJSON(f)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	setMeta(w, f.Meta)
 	if status == http.StatusCreated || status == http.StatusOK && w.Header().Get("Location") == "" && f.Meta.Version > 0 {
-		w.Header().Set("Content-Location", s.origin+"/fhir/"+res["resourceType"].(string)+"/"+f.Record.RecordID()+"/_history/"+strconv.FormatInt(f.Meta.Version, 10))
+		w.Header().Set("Content-Location", s.origin+"/fhir/"+typ+"/"+f.Record.RecordID()+"/_history/"+strconv.FormatInt(f.Meta.Version, 10))
 	}
 	if status == http.StatusCreated {
 		w.Header().Set("Location", w.Header().Get("Content-Location"))
 	}
-	writeResource(w, status, res)
+	writeEncoded(w, status, body)
 }
 
 // Read answers GET /fhir/{type}/{id}.

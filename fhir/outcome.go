@@ -35,6 +35,14 @@ func writeResource(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeEncoded answers with a resource already encoded as writeResource
+// would encode it.
+func writeEncoded(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", ContentType+"; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
 // writeOutcome answers with one issue.
 func writeOutcome(w http.ResponseWriter, status int, code, diagnostics string, expression ...string) {
 	writeResource(w, status, OperationOutcome{ResourceType: "OperationOutcome", Issue: []Issue{{

@@ -446,7 +446,7 @@ func render(f care.Found) (object, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !sentStillHeld(rec) {
+		if !held(rec) {
 			// Changed in Haven: its elements over the sent ones.
 			maps.Copy(sent, asObject(PatientFromPerson(*rec, 0, "")))
 		}
