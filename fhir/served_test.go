@@ -45,6 +45,20 @@ func keptAs(t testing.TB, body string) []byte {
 	return kept
 }
 
+// goldenPerson is the person the golden Patient makes, with it kept.
+func goldenPerson(t testing.TB) *haven.Person {
+	t.Helper()
+	sent, err := decodeObject([]byte(patientGolden), "Patient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := toRecord(types["Patient"], sent, "p-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec.(*haven.Person)
+}
+
 // TestKeptPatientServedAsEncoded checks that the Patients Haven keeps are
 // served byte for byte as decoding and encoding them would serve them.
 func TestKeptPatientServedAsEncoded(t *testing.T) {
@@ -122,15 +136,7 @@ func FuzzKeptPatientJSON(f *testing.F) {
 // TestHeldAnswersFollowTheRecord checks that a remembered answer is never
 // given for a record that has changed since.
 func TestHeldAnswersFollowTheRecord(t *testing.T) {
-	sent, err := decodeObject([]byte(patientGolden), "Patient")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := toRecord(types["Patient"], sent, "p-0001")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := rec.(*haven.Person)
+	p := goldenPerson(t)
 	if !held(p) {
 		t.Fatal("a person as sent does not hold what was sent")
 	}
@@ -185,15 +191,7 @@ func TestHeldAnswersBounded(t *testing.T) {
 // BenchmarkKeptPatient compares serving a kept Patient the long way
 // (render, then encoding the object) with renderJSON.
 func BenchmarkKeptPatient(b *testing.B) {
-	sent, err := decodeObject([]byte(patientGolden), "Patient")
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec, err := toRecord(types["Patient"], sent, "p-0001")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f := care.Found{Record: rec, Meta: servedMeta}
+	f := care.Found{Record: goldenPerson(b), Meta: servedMeta}
 	b.Run("long-way", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
