@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -90,4 +91,30 @@ func quiet(t *testing.T, fn func()) string {
 	w.Close()
 	os.Stdout = stdout
 	return <-done
+}
+
+// TestImportQueueMemory checks that the workers' Bundle files are held
+// within the queue's memory, and that a file larger than all of it is
+// still imported, alone.
+func TestImportQueueMemory(t *testing.T) {
+	q := newImportQueue(context.Background(), nil, nil, 8, 100)
+	release, err := q.hold(60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.memory.TryAcquire(41) {
+		t.Fatal("a file of 60 bytes left room for 41 more within 100")
+	}
+	release()
+	big, err := q.hold(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.memory.TryAcquire(1) {
+		t.Fatal("a file larger than the memory left room beside it")
+	}
+	big()
+	if !q.memory.TryAcquire(100) {
+		t.Fatal("the memory was not given back")
+	}
 }
