@@ -234,11 +234,12 @@ func walkArchive(path string, fn func(name string, r io.Reader) error) error {
 const maxImportFile = 256 << 20
 
 // importWorkersPerCore is how many Bundles are read and checked at once
-// for each core. The single committer writes one Bundle in about the time
-// a worker decodes one; with one worker a core it often found nothing
-// waiting, and committed one Bundle per fsync. With four it always has
-// several waiting and commits them together: the 1,000-person import took
-// 17.4–21.0 s against 21.0–22.2 s (docs/benchmarks.md).
+// for each core. The single committer writes a Bundle in about the time a
+// worker decodes one; with one worker a core it often found nothing
+// waiting, and committed a Bundle's units one per fsync. With four it
+// nearly always has several waiting and commits them together: the
+// 1,000-person import took 15.9–21.0 s against 21.0–23.0 s
+// (docs/benchmarks.md).
 const importWorkersPerCore = 4
 
 // importMemory bounds the bytes of the Bundle files that the workers hold
