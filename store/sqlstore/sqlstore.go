@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -404,6 +405,14 @@ func (c *committer) runBatch(batch []*job) {
 	for i, j := range batch {
 		j.done <- results[i]
 	}
+	// Let the callers just answered run before the next batch. Woken by
+	// this goroutine, they wait on its processor's queue, and without the
+	// yield they would wait through the next batch's work until its
+	// commit blocks in fsync: about 1 ms a read on two cores, for callers
+	// that then answer in a fraction of that. The committer waits its
+	// turn instead, and the next batch is the larger for it: 5–27% more
+	// reads a second, creates unchanged (docs/benchmarks.md).
+	runtime.Gosched()
 }
 
 // writeAudit writes the audit entries a batch's bare jobs left waiting for
