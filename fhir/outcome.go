@@ -30,17 +30,20 @@ type Issue struct {
 const ContentType = "application/fhir+json"
 
 func writeResource(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", ContentType+"; charset=utf-8")
-	w.WriteHeader(status)
+	startResource(w, status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
 // writeEncoded answers with a resource already encoded as writeResource
 // would encode it.
 func writeEncoded(w http.ResponseWriter, status int, body []byte) {
+	startResource(w, status)
+	_, _ = w.Write(body)
+}
+
+func startResource(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", ContentType+"; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 // writeOutcome answers with one issue.
