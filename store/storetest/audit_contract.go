@@ -364,16 +364,7 @@ func testRecordFailsAlone(t *testing.T, e *env) {
 			}
 		}
 	}
-	errs := e.inOneBatch(sc, units)
-	for i, err := range errs {
-		if i == 10 {
-			if !errors.Is(err, boom) {
-				t.Errorf("the failing Record returned %v", err)
-			}
-		} else if err != nil {
-			t.Errorf("work %d failed beside the failing Record: %v", i, err)
-		}
-	}
+	onlyFailing(t, e.inOneBatch(sc, units), 10, boom)
 	seen := map[string]int{}
 	for _, a := range e.entries("t1")[before:] {
 		seen[a.Action]++

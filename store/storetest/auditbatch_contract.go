@@ -209,16 +209,7 @@ func testAuditReadInFailedUnit(t *testing.T, e *env) {
 			}
 		}
 	}
-	errs := e.inOneBatch(sc, units)
-	for i, err := range errs {
-		if i == 4 {
-			if !errors.Is(err, boom) {
-				t.Errorf("the failing unit returned %v", err)
-			}
-		} else if err != nil {
-			t.Errorf("unit %d failed beside the failing one: %v", i, err)
-		}
-	}
+	onlyFailing(t, e.inOneBatch(sc, units), 4, boom)
 	seen := map[string]int{}
 	for _, a := range e.entries("t1") {
 		seen[a.Action]++
@@ -302,4 +293,19 @@ func (e *env) inOneBatch(sc haven.Scope, units []func() error) []error {
 	close(hold)
 	wg.Wait()
 	return errs
+}
+
+// onlyFailing checks that of units run in one batch, the one at failing
+// returned want and every other succeeded.
+func onlyFailing(t *testing.T, errs []error, failing int, want error) {
+	t.Helper()
+	for i, err := range errs {
+		if i == failing {
+			if !errors.Is(err, want) {
+				t.Errorf("the failing unit returned %v, want %v", err, want)
+			}
+		} else if err != nil {
+			t.Errorf("unit %d failed beside the failing one: %v", i, err)
+		}
+	}
 }
