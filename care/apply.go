@@ -77,6 +77,9 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 	}
 	now := s.Now().UTC()
 	rows := make([]store.Row, len(ops))
+	// Each record's JSON, encoded here rather than in the unit: the unit
+	// runs on the store's single writer, which should only encrypt.
+	plains := make([][]byte, len(ops))
 	for i, op := range ops {
 		switch op.Method {
 		case OpCreate, OpUpdate, OpPut:
@@ -86,6 +89,11 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 			if err := op.Record.Validate(); err != nil {
 				return nil, &OpError{i, err}
 			}
+			plain, err := json.Marshal(op.Record)
+			if err != nil {
+				return nil, &OpError{i, fmt.Errorf("encode %s: %w", op.Record.Kind(), err)}
+			}
+			plains[i] = plain
 			rows[i] = store.Row{Kind: op.Record.Kind(), ID: op.Record.RecordID(), PersonID: subjectOf(op.Record), Version: 1, Updated: now}
 			if op.Method == OpUpdate {
 				rows[i].Version = op.Expect + 1
@@ -154,7 +162,7 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 				if err != nil {
 					return nil, err
 				}
-				if sameRecord(rec, op.Record) {
+				if sameRecord(rec, plains[i]) {
 					t[i].action = ActionRead
 					out[i] = Applied{Kind: r.Kind, ID: r.ID, Version: old.Version, Meta: metaOf(*old), Unchanged: true}
 					continue
@@ -162,7 +170,7 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 				r.Version = old.Version + 1
 				t[i].action = ActionUpdate
 			}
-			if err := sealRow(tk, personKey, tx.Tenant(), r, op.Record); err != nil {
+			if err := sealRow(tk, personKey, tx.Tenant(), r, plains[i]); err != nil {
 				return nil, err
 			}
 			if create {
@@ -204,11 +212,10 @@ func actionOf(m Method) string {
 	return ActionCreate
 }
 
-// sameRecord reports whether two records hold exactly the same.
-func sameRecord(a, b haven.Record) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+// sameRecord reports whether a holds exactly what the JSON plain does.
+func sameRecord(a haven.Record, plain []byte) bool {
+	x, err := json.Marshal(a)
+	return err == nil && bytes.Equal(x, plain)
 }
 
 // checkOps does every check that can refuse ops, writing nothing. It fills
@@ -228,6 +235,9 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 		}
 		seen[key] = true
 		method := op.Method
+		// absent: this unit has already looked for the record, and it is
+		// not there.
+		absent := false
 		if method == OpPut {
 			old, err := tx.Get(r.Kind, r.ID)
 			switch {
@@ -238,7 +248,7 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 				}
 				continue
 			case errors.Is(err, haven.ErrNotFound):
-				method = OpCreate
+				method, absent = OpCreate, true
 			default:
 				return nil, nil, err
 			}
@@ -258,10 +268,12 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 				return nil, nil, &OpError{i, err}
 			}
 			leases[i] = lease
-			if _, err := tx.Get(r.Kind, r.ID); err == nil {
-				return nil, nil, &OpError{i, fmt.Errorf("create %s %s: %w", r.Kind, r.ID, haven.ErrConflict)}
-			} else if !errors.Is(err, haven.ErrNotFound) {
-				return nil, nil, err
+			if !absent {
+				if _, err := tx.Get(r.Kind, r.ID); err == nil {
+					return nil, nil, &OpError{i, fmt.Errorf("create %s %s: %w", r.Kind, r.ID, haven.ErrConflict)}
+				} else if !errors.Is(err, haven.ErrNotFound) {
+					return nil, nil, err
+				}
 			}
 			if r.Kind == haven.KindPerson {
 				created[r.ID] = true

@@ -34,13 +34,11 @@ func binding(tenant string, r store.Row) seal.Binding {
 	return seal.Binding{Tenant: tenant, Kind: string(r.Kind), ID: r.ID, Version: r.Version}
 }
 
-// seal encrypts rec as row r: under the person's key for records about a
-// person, under the tenant key for tenant-level records.
-func sealRow(tk *seal.TenantKey, personKey []byte, tenant string, r *store.Row, rec haven.Record) error {
-	plain, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", r.Kind, err)
-	}
+// sealRow encrypts plain, a record's JSON, as row r: under the person's key
+// for records about a person, under the tenant key for tenant-level
+// records. The JSON is encoded by the caller, before the unit of work, so
+// that the single writer only encrypts.
+func sealRow(tk *seal.TenantKey, personKey []byte, tenant string, r *store.Row, plain []byte) (err error) {
 	b := binding(tenant, *r)
 	if r.PersonID == "" {
 		r.Sealed, err = tk.Seal(b, plain)
