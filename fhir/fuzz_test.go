@@ -211,3 +211,42 @@ func FuzzDecodeObject(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeObjectSynthea holds the fast path to the careful one on data
+// nobody here wrote: every Synthea Bundle takes the fast path, and reads
+// exactly as the token-by-token walk reads it.
+func TestDecodeObjectSynthea(t *testing.T) {
+	for name, body := range SyntheaBundles(t) {
+		fast, ok := decodeWellFormed(body)
+		if !ok {
+			t.Errorf("%s: the fast path gave up on a well-formed Bundle", name)
+			continue
+		}
+		slow, err := decodeByTokens(body, "Bundle")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%s: the fast path reads it differently from the walk", name)
+		}
+	}
+}
+
+// BenchmarkDecodeObject decodes Synthea Bundles as an import does.
+//
+//	go test ./fhir -run '^$' -bench DecodeObject -benchmem
+func BenchmarkDecodeObject(b *testing.B) {
+	var bodies [][]byte
+	var size int64
+	for _, body := range SyntheaBundles(b) {
+		bodies = append(bodies, body)
+		size += int64(len(body))
+	}
+	b.SetBytes(size / int64(len(bodies)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := decodeObject(bodies[i%len(bodies)], "Bundle"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,44 +16,6 @@ import (
 	"github.com/havencare/haven/auth/authtest"
 	"github.com/havencare/haven/fhir"
 )
-
-// syntheaArchive holds 100 Synthea patients' transaction Bundles: data
-// shaped by a tool nobody here wrote.
-var syntheaArchive = filepath.Join("..", "..", "shared", "data", "synthea-r4", "bundles-100.tar.gz")
-
-// syntheaBundles reads the archive's Bundles.
-func syntheaBundles(t *testing.T) map[string][]byte {
-	t.Helper()
-	f, err := os.Open(syntheaArchive)
-	if os.IsNotExist(err) && os.Getenv("CI") == "" && os.Getenv("HAVEN_REQUIRE_SYNTHEA") == "" {
-		t.Skipf("no Synthea data at %s", syntheaArchive)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasSuffix(h.Name, ".json") {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[h.Name] = b
-		}
-	}
-	return out
-}
 
 func TestSyntheaImportSQLite(t *testing.T) { testSyntheaImport(t, authtest.Options{People: 1}) }
 func TestSyntheaImportPostgres(t *testing.T) {
@@ -67,7 +28,7 @@ func TestSyntheaImportPostgres(t *testing.T) {
 // through the API ($everything) and compares it with the source, element
 // by element.
 func testSyntheaImport(t *testing.T, opt authtest.Options) {
-	bundles := syntheaBundles(t)
+	bundles := fhir.SyntheaBundles(t)
 	a := newAPIWith(t, opt)
 	ctx := context.Background()
 	p := haven.SystemPrincipal(authtest.North, "test import")
@@ -233,7 +194,7 @@ func rewriteRefs(v any) any {
 var refTypes = map[string]string{}
 
 func init() {
-	f, err := os.Open(syntheaArchive)
+	f, err := os.Open(fhir.SyntheaArchive)
 	if err != nil {
 		return
 	}
