@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -268,5 +269,69 @@ func TestReport(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestPost: every Bundle file is sent once, its entries counted, and a
+// refusal is reported by status; a file that is not a Bundle stops the
+// run before anything is sent.
+func TestPost(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var bundle struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal(b, &bundle)
+		mu.Lock()
+		got[bundle.ID]++
+		mu.Unlock()
+		if r.Method != http.MethodPost || r.URL.Path != "/fhir" || bundle.ID == "bad" {
+			http.Error(w, `{"resourceType":"OperationOutcome"}`, http.StatusBadRequest)
+			return
+		}
+		w.Write([]byte(`{"resourceType":"Bundle","type":"transaction-response"}`))
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.json", `{"resourceType":"Bundle","id":"a","type":"transaction","entry":[{},{},{}]}`)
+	write("b.json", `{"resourceType":"Bundle","id":"b","type":"transaction","entry":[{}]}`)
+	write("c.json", `{"resourceType":"Bundle","id":"bad","type":"transaction","entry":[{},{}]}`)
+	write("notes.txt", `not a Bundle, and not *.json`)
+	out := filepath.Join(dir, "post.out")
+	var text bytes.Buffer
+	if err := run([]string{"post", "-target", srv.URL + "/fhir", "-dir", dir, "-c", "2", "-json", out}, &text); err != nil {
+		t.Fatal(err)
+	}
+	var r PostResult
+	b, _ := os.ReadFile(out)
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Bundles != 3 || r.Resources != 6 || r.OK != 2 || r.ByStatus["400"] != 1 || r.Stopped != "done" || r.Elapsed <= 0 {
+		t.Errorf("result: %+v", r)
+	}
+	if got["a"] != 1 || got["b"] != 1 || got["bad"] != 1 || len(got) != 3 {
+		t.Errorf("server saw %v, want each Bundle once", got)
+	}
+	if !strings.Contains(text.String(), "posted 3 Bundles (6 resources)") || !strings.Contains(text.String(), "400") {
+		t.Errorf("summary: %s", text.String())
+	}
+
+	write("d.json", `{"resourceType":"Patient"}`)
+	mu.Lock()
+	clear(got)
+	mu.Unlock()
+	if err := run([]string{"post", "-target", srv.URL + "/fhir", "-dir", dir}, &text); err == nil || !strings.Contains(err.Error(), "d.json") {
+		t.Errorf("a Patient file: got %v, want a refusal naming it", err)
+	}
+	if len(got) != 0 {
+		t.Errorf("server saw %v after a refused file, want nothing sent", got)
 	}
 }

@@ -1,7 +1,8 @@
 // Command havenload is an HTTP load generator for FHIR servers on this
 // machine: Haven (with SMART Backend Services tokens) and the peer it is
 // compared with (no authentication). It measures Patient read, search and
-// create, and refuses any target that is not on a loopback address.
+// create, and the loading of Bundle files, and refuses any target that is
+// not on a loopback address.
 //
 //	havenload keygen -key FILE -jwks FILE
 //	    an ES384 (P-384) client key, and the public key set to register with
@@ -11,6 +12,9 @@
 //	havenload run -target URL [auth] -scenario read|search|create -pool FILE -d 15s
 //	    run one scenario for a bounded time and number of requests, and report
 //	    requests/s, latency percentiles and errors by status
+//	havenload post -target URL [auth] -dir DIR
+//	    POST every Bundle file in DIR once (as haven import reads them) and
+//	    report resources/s: the peer's side of the import comparison
 //	havenload report FILE...
 //	    a markdown table of the JSON results of several runs, with ratios
 //
@@ -44,6 +48,7 @@ Usage:
   havenload seed   -target URL [auth] [-n 1000] [-c 8] -pool FILE
   havenload run    -target URL [auth] -scenario read|search|create [-pool FILE]
                    [-d 15s] [-n 0] [-c 16] [-json FILE] [-label NAME]
+  havenload post   -target URL [auth] -dir DIR [-c 2] [-d 10m] [-json FILE]
   havenload report [-format markdown|text] FILE...
 
 Auth (Haven):   -client-id ID -key FILE [-kid ID] [-scope "system/Patient.crus"] [-token-url URL]
@@ -80,6 +85,8 @@ func run(args []string, stdout io.Writer) error {
 		return cmdSeed(args[1:], stdout)
 	case "run":
 		return cmdRun(args[1:], stdout)
+	case "post":
+		return cmdPost(args[1:], stdout)
 	case "report":
 		return cmdReport(args[1:], stdout)
 	case "help", "-h", "--help":
