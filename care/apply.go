@@ -186,8 +186,13 @@ func (s *Service) Apply(ctx context.Context, p haven.Principal, ops []Op) ([]App
 					return nil, err
 				}
 			}
-			if err := tx.SetIndex(r.Kind, r.ID, r.PersonID, indexEntries(tk, op.Record)); err != nil {
-				return nil, err
+			// A new record has no entries to replace (deleting or erasing
+			// a record removes its entries, and a kept kind's id is never
+			// reused), so one with none to add skips the statement.
+			if entries := indexEntries(tk, op.Record); !create || len(entries) > 0 {
+				if err := tx.SetIndex(r.Kind, r.ID, r.PersonID, entries); err != nil {
+					return nil, err
+				}
 			}
 			out[i] = Applied{Kind: r.Kind, ID: r.ID, Version: r.Version, Meta: metaOf(*r), Created: create}
 		}
