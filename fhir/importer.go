@@ -38,6 +38,9 @@ type Importer struct {
 
 	mu     sync.Mutex
 	report ImportReport
+	// given holds the synthetic NHS numbers this import has given, and to
+	// which source id (see addSyntheticNHSNumber).
+	given map[string]string
 }
 
 // ImportReport is what an import did.
@@ -133,7 +136,7 @@ func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int
 	if im.SyntheticNHSNumbers {
 		for _, e := range entries {
 			if res, ok := at(e, "resource").(object); ok && res["resourceType"] == "Patient" {
-				addSyntheticNHSNumber(res, str(object{"e": e}, "e.fullUrl"))
+				im.addSyntheticNHSNumber(res, str(object{"e": e}, "e.fullUrl"))
 			}
 		}
 	}
@@ -259,7 +262,7 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		rt, _ := res["resourceType"].(string)
 		id, _ := res["id"].(string)
 		if im.SyntheticNHSNumbers && rt == "Patient" {
-			addSyntheticNHSNumber(res, id)
+			im.addSyntheticNHSNumber(res, id)
 		}
 		e := object{"resource": res, "request": object{"method": "POST", "url": rt}}
 		if uuidPattern.MatchString(id) {
@@ -279,8 +282,14 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 }
 
 // addSyntheticNHSNumber gives a Patient without an NHS number one from the
-// test range, derived from seed.
-func addSyntheticNHSNumber(res object, seed string) {
+// test range, derived from seed. The range holds about 909,000 valid
+// numbers, so among 1,000 people two seeds derive the same one about half
+// the time, and the second Patient's conditional create would then take
+// the first person's record as its own. Within one import that never
+// happens: a seed whose number another seed was given takes the next
+// number derived from it. (Two such people imported by separate runs, in
+// the opposite order, could still meet; the numbers are for test data.)
+func (im *Importer) addSyntheticNHSNumber(res object, seed string) {
 	for _, ident := range identifiers(res) {
 		if strings.HasPrefix(ident, NHSNumberSystem+"|") {
 			return
@@ -289,7 +298,19 @@ func addSyntheticNHSNumber(res object, seed string) {
 	if seed == "" {
 		seed, _ = res["id"].(string)
 	}
-	number := SyntheticNHSNumber(seed)
+	im.mu.Lock()
+	if im.given == nil {
+		im.given = map[string]string{}
+	}
+	var number string
+	for nth := 0; ; nth++ {
+		number = syntheticNHSNumber(seed, nth)
+		if owner, taken := im.given[number]; !taken || owner == seed {
+			break
+		}
+	}
+	im.given[number] = seed
+	im.mu.Unlock()
 	ids, _ := res["identifier"].([]any)
 	res["identifier"] = append(ids, object{"system": NHSNumberSystem, "value": number,
 		"assigner": object{"display": "synthetic test number given by haven import"}})
@@ -297,7 +318,10 @@ func addSyntheticNHSNumber(res object, seed string) {
 
 // SyntheticNHSNumber derives a valid NHS number in the test range (999
 // 000 0000 to 999 999 9999, never issued to patients) from seed.
-func SyntheticNHSNumber(seed string) string {
+func SyntheticNHSNumber(seed string) string { return syntheticNHSNumber(seed, 0) }
+
+// syntheticNHSNumber is the nth valid number derived from seed.
+func syntheticNHSNumber(seed string, nth int) string {
 	for i := uint32(0); ; i++ {
 		h := sha256.Sum256(binary.BigEndian.AppendUint32([]byte(seed), i))
 		n := binary.BigEndian.Uint64(h[:8]) % 1_000_000
@@ -311,6 +335,10 @@ func SyntheticNHSNumber(seed string) string {
 			check = 0
 		}
 		if check == 10 {
+			continue
+		}
+		if nth > 0 {
+			nth--
 			continue
 		}
 		return base + fmt.Sprint(check)
