@@ -1,16 +1,11 @@
 package fhir
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -126,64 +121,23 @@ func domainRoundTrip(t *testing.T, typ string, rec haven.Record) {
 	}
 }
 
-// domainRepoRoot is the folder holding go.mod.
-func domainRepoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-}
-
 // TestDomainSynthea maps every Condition, AllergyIntolerance, Observation
 // and CarePlan of 100 Synthea patients (US Core, written by others), and
 // round-trips each one.
 func TestDomainSynthea(t *testing.T) {
-	path := filepath.Join(domainRepoRoot(t), "..", "shared", "data", "synthea-r4", "bundles-100.tar.gz")
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("no Synthea data at %s", path)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(gz)
 	required := []string{"Condition", "AllergyIntolerance", "Observation", "CarePlan"}
 	counts := map[string]int{}
 	statuses := map[string]int{}
 	bundles, bp, bpText := 0, 0, 0
 	bpPattern := regexp.MustCompile(`^[0-9.]+/[0-9.]+ mm\[Hg\]$`)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".json") {
-			continue
-		}
+	for name, body := range SyntheaBundles(t) {
 		var bundle struct {
 			Entry []struct {
 				Resource json.RawMessage `json:"resource"`
 			} `json:"entry"`
 		}
-		if err := json.NewDecoder(tr).Decode(&bundle); err != nil {
-			t.Fatalf("%s: %v", h.Name, err)
+		if err := json.Unmarshal(body, &bundle); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
 		bundles++
 		for _, e := range bundle.Entry {
@@ -202,7 +156,7 @@ func TestDomainSynthea(t *testing.T) {
 			person := strings.TrimPrefix(ref, "urn:uuid:")
 			rec, err := m.toDomain(raw, res, id, person)
 			if err != nil {
-				t.Errorf("%s %s/%s is refused: %v", h.Name, typ, id, err)
+				t.Errorf("%s %s/%s is refused: %v", name, typ, id, err)
 				continue
 			}
 			counts[typ]++
