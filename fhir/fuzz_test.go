@@ -197,6 +197,11 @@ func FuzzDecodeObject(f *testing.F) {
 	f.Add([]byte(`[{}]`))
 	f.Add([]byte(strings.Repeat(`{"a":`, 70) + `1` + strings.Repeat(`}`, 70)))
 	f.Add([]byte(strings.Repeat(`{"a":`, 64) + `[1]` + strings.Repeat(`}`, 64)))
+	f.Add([]byte(`{"a":[],"b":{},"c":-0,"d":0.10,"e":"\u0000","f":"\ud83d\ude00","g":true,"h":false}`))
+	f.Add([]byte(`{"a":"\ud800"}`))
+	f.Add([]byte(`{"\u0061":1,"a":2}`))
+	f.Add([]byte(`{"a":1]`))
+	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fast, ok := decodeWellFormed(body)
 		if !ok {

@@ -38,8 +38,8 @@ type Importer struct {
 
 	mu     sync.Mutex
 	report ImportReport
-	// given holds the synthetic NHS numbers this import has given, and to
-	// which source id (see addSyntheticNHSNumber).
+	// given holds the synthetic NHS numbers this import has given or
+	// found taken, and to whom (see addSyntheticNHSNumber).
 	given map[string]string
 }
 
@@ -136,7 +136,9 @@ func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int
 	if im.SyntheticNHSNumbers {
 		for _, e := range entries {
 			if res, ok := at(e, "resource").(object); ok && res["resourceType"] == "Patient" {
-				im.addSyntheticNHSNumber(res, str(object{"e": e}, "e.fullUrl"))
+				if err := im.addSyntheticNHSNumber(ctx, res, str(object{"e": e}, "e.fullUrl")); err != nil {
+					return len(entries), err
+				}
 			}
 		}
 	}
@@ -262,7 +264,9 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		rt, _ := res["resourceType"].(string)
 		id, _ := res["id"].(string)
 		if im.SyntheticNHSNumbers && rt == "Patient" {
-			im.addSyntheticNHSNumber(res, id)
+			if err := im.addSyntheticNHSNumber(ctx, res, id); err != nil {
+				return err
+			}
 		}
 		e := object{"resource": res, "request": object{"method": "POST", "url": rt}}
 		if uuidPattern.MatchString(id) {
@@ -282,38 +286,82 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 }
 
 // addSyntheticNHSNumber gives a Patient without an NHS number one from the
-// test range, derived from seed. The range holds about 909,000 valid
-// numbers, so among 1,000 people two seeds derive the same one about half
-// the time, and the second Patient's conditional create would then take
-// the first person's record as its own. Within one import that never
-// happens: a seed whose number another seed was given takes the next
-// number derived from it. (Two such people imported by separate runs, in
-// the opposite order, could still meet; the numbers are for test data.)
-func (im *Importer) addSyntheticNHSNumber(res object, seed string) {
+// test range, derived from seed (the entry's fullUrl, or the resource id).
+//
+// The range holds about 909,000 valid numbers, so among 1,000 people two
+// seeds derive the same one about half the time, and an import matches
+// patients on their NHS number: the second would be filed as the first.
+// So a number goes to one person only. A number the tenant already gives
+// to another person is passed over, and so is one this import has given
+// to another seed; the seed then takes the next number derived from it.
+// Because the tenant is asked, a second import gives each kept patient the
+// number it was given the first time, whichever of a pair comes first.
+func (im *Importer) addSyntheticNHSNumber(ctx context.Context, res object, seed string) error {
 	for _, ident := range identifiers(res) {
 		if strings.HasPrefix(ident, NHSNumberSystem+"|") {
-			return
+			return nil
 		}
 	}
 	if seed == "" {
 		seed, _ = res["id"].(string)
 	}
-	im.mu.Lock()
-	if im.given == nil {
-		im.given = map[string]string{}
+	// The person id this patient is kept under, when the import keeps
+	// it (a urn:uuid); owners are compared by it.
+	kept := ""
+	if u := strings.TrimPrefix(seed, "urn:uuid:"); uuidPattern.MatchString(u) {
+		kept = strings.ToLower(u)
 	}
-	var number string
-	for nth := 0; ; nth++ {
-		number = syntheticNHSNumber(seed, nth)
-		if owner, taken := im.given[number]; !taken || owner == seed {
-			break
+	owner := kept
+	if owner == "" {
+		owner = "seed:" + seed
+		if seed == "" {
+			// No id at all: nothing to stay stable for, and no other
+			// patient may share its number.
+			owner = "seed:" + care.NewID()
+			seed = owner
 		}
 	}
-	im.given[number] = seed
-	im.mu.Unlock()
+	number := ""
+	for nth := 0; number == ""; nth++ {
+		candidate := syntheticNHSNumber(seed, nth)
+		if !im.mayGive(candidate, owner) {
+			continue
+		}
+		if kept != "" {
+			holders, err := im.s.care.Search(ctx, im.p, care.Query{NHSNumber: candidate, Limit: 2})
+			if err != nil {
+				return fmt.Errorf("synthetic NHS number: %w", err)
+			}
+			if len(holders) > 0 && (len(holders) > 1 || holders[0].ID != kept) {
+				im.mu.Lock()
+				im.given[candidate] = holders[0].ID
+				im.mu.Unlock()
+				continue
+			}
+		}
+		im.mu.Lock()
+		if prev, taken := im.given[candidate]; !taken || prev == owner {
+			im.given[candidate] = owner
+			number = candidate
+		}
+		im.mu.Unlock()
+	}
 	ids, _ := res["identifier"].([]any)
 	res["identifier"] = append(ids, object{"system": NHSNumberSystem, "value": number,
 		"assigner": object{"display": "synthetic test number given by haven import"}})
+	return nil
+}
+
+// mayGive reports whether this import has not given number to anyone
+// other than owner.
+func (im *Importer) mayGive(number, owner string) bool {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.given == nil {
+		im.given = map[string]string{}
+	}
+	prev, taken := im.given[number]
+	return !taken || prev == owner
 }
 
 // SyntheticNHSNumber derives a valid NHS number in the test range (999

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -227,4 +228,68 @@ func init() {
 func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestSyntheticNHSNumbersAcrossImports: two patients whose kept ids derive
+// the same test-range number are imported, then imported again in the
+// other order (parallel import workers take Bundles in any order). Each
+// keeps the number it was first given, and neither is filed as the other.
+func TestSyntheticNHSNumbersAcrossImports(t *testing.T) {
+	// Two uuid-shaped fullUrls that derive the same number.
+	seen := map[string]string{}
+	var a, b string
+	for i := 0; a == ""; i++ {
+		u := fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i)
+		n := fhir.SyntheticNHSNumber(u)
+		if other, ok := seen[n]; ok {
+			a, b = other, u
+		}
+		seen[n] = u
+		if i > 1_000_000 {
+			t.Fatal("no two ids share a number")
+		}
+	}
+	bundle := func(fullURL, family string) []byte {
+		return []byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"` + fullURL + `",
+			"resource":{"resourceType":"Patient","name":[{"family":"` + family + `","given":["Test"]}],
+			"gender":"female","birthDate":"1950-02-03"},"request":{"method":"POST","url":"Patient"}}]}`)
+	}
+	a2 := newAPIWith(t, authtest.Options{People: 1})
+	ctx := context.Background()
+	p := haven.SystemPrincipal(authtest.North, "test import")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	run := func(order ...string) fhir.ImportReport {
+		t.Helper()
+		im := fhir.NewImporter(a2.Care, p, log)
+		im.SyntheticNHSNumbers = true
+		for _, u := range order {
+			family := map[string]string{a: "Firstcomer", b: "Secondcomer"}[u]
+			if _, err := im.Bundle(ctx, u, bundle(u, family)); err != nil {
+				t.Fatalf("%s: %v", u, err)
+			}
+		}
+		return im.Report()
+	}
+	numberOf := func(u string) string {
+		t.Helper()
+		id := strings.TrimPrefix(u, "urn:uuid:")
+		rec, _, err := a2.Care.Get(ctx, p, haven.KindPerson, id)
+		if err != nil {
+			t.Fatalf("person %s: %v", id, err)
+		}
+		return rec.(*haven.Person).NHSNumber
+	}
+	if r := run(a, b); r.Created != 2 || r.Updated != 0 {
+		t.Fatalf("first import: %+v, want two people created", r)
+	}
+	na, nb := numberOf(a), numberOf(b)
+	if na == nb {
+		t.Fatalf("both people were given %s", na)
+	}
+	if r := run(b, a); r.Created != 0 || r.Updated != 0 || r.Unchanged != 2 {
+		t.Errorf("second import in the other order: %+v, want both unchanged", r)
+	}
+	if numberOf(a) != na || numberOf(b) != nb {
+		t.Errorf("numbers moved: %s and %s, first %s and %s", numberOf(a), numberOf(b), na, nb)
+	}
 }
