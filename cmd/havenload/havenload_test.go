@@ -314,7 +314,7 @@ func TestPost(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Bundles != 3 || r.Resources != 6 || r.OK != 2 || r.ByStatus["400"] != 1 || r.Stopped != "done" || r.Elapsed <= 0 {
+	if r.Bundles != 3 || r.Resources != 6 || r.OK != 2 || r.Accepted != 4 || r.ByStatus["400"] != 1 || r.Stopped != "done" || r.Elapsed <= 0 {
 		t.Errorf("result: %+v", r)
 	}
 	if got["a"] != 1 || got["b"] != 1 || got["bad"] != 1 || len(got) != 3 {

@@ -22,6 +22,7 @@ type PostResult struct {
 	Bundles   int               `json:"bundles"`   // Bundles sent
 	Resources int               `json:"resources"` // entries in the Bundles sent
 	OK        int               `json:"ok"`        // Bundles answered 2xx
+	Accepted  int               `json:"accepted"`  // entries in the Bundles answered 2xx
 	ByStatus  map[string]int    `json:"by_status"`
 	Sample    map[string]string `json:"sample_errors,omitempty"`
 	Elapsed   float64           `json:"elapsed_s"`
@@ -61,8 +62,10 @@ func cmdPost(args []string, stdout io.Writer) error {
 		return err
 	}
 	res.Target = cf.target
-	fmt.Fprintf(stdout, "posted %d Bundles (%d resources) to %s in %.2fs: %.0f resources/s; %d answered 2xx",
-		res.Bundles, res.Resources, res.Target, res.Elapsed, float64(res.Resources)/res.Elapsed, res.OK)
+	// The rate counts only what the server accepted: a quick refusal is
+	// not throughput.
+	fmt.Fprintf(stdout, "posted %d Bundles (%d resources) to %s in %.2fs: %.0f resources/s accepted; %d answered 2xx",
+		res.Bundles, res.Resources, res.Target, res.Elapsed, float64(res.Accepted)/res.Elapsed, res.OK)
 	if res.OK != res.Bundles {
 		fmt.Fprintf(stdout, "; by status: %v; e.g. %v", res.ByStatus, res.Sample)
 	}
@@ -133,6 +136,7 @@ func post(ctx context.Context, fc *fhirClient, files []string, c int, dur time.D
 					res.Sample["transport"] = truncate(r.err.Error(), 200)
 				case r.status >= 200 && r.status < 300:
 					res.OK++
+					res.Accepted += entries[i]
 				default:
 					k := strconv.Itoa(r.status)
 					res.ByStatus[k]++
