@@ -52,6 +52,12 @@ func KeepsHistory(k haven.Kind) bool {
 	return ok
 }
 
+// RecordKey names one record of a tenant.
+type RecordKey struct {
+	Kind haven.Kind
+	ID   string
+}
+
 // IndexEntry is one keyed blind-index value for a record: an HMAC of a
 // normalised field value, so exact-match search works without plaintext.
 type IndexEntry struct {
@@ -137,6 +143,10 @@ type Tx interface {
 	// Get returns the row, or haven.ErrNotFound when it does not exist in
 	// this tenant (whether or not it exists elsewhere).
 	Get(kind haven.Kind, id string) (Row, error)
+	// GetMany is Get for many records in few statements: the rows of those
+	// keys that exist in this tenant, by key. A key with no row in this
+	// tenant is absent from the answer.
+	GetMany(keys []RecordKey) (map[RecordKey]Row, error)
 	// Insert adds a new row with Version 1; haven.ErrConflict if the id is
 	// already taken in this tenant, or was (KeepsHistory kinds): ids are
 	// never reused, so a deleted record's history never runs into a new

@@ -9,9 +9,11 @@ type queries struct {
 	createTenant, tenants string
 	deleteTenant          []string
 
-	tenantKeys, setTenantKeys, bumpEpoch           string
-	personKey, putPersonKey, personKeys            string
-	get, insert, replace, del, delIndexRecord      string
+	tenantKeys, setTenantKeys, bumpEpoch      string
+	personKey, putPersonKey, personKeys       string
+	get, insert, replace, del, delIndexRecord string
+	// getMany[i] looks up getManySizes[i] records (see txn.GetMany).
+	getMany                                        []string
 	lockRecord, keepVersion, delReturning          string
 	keepDeleted, everKept, version, history        string
 	listPerson, listKind                           string
@@ -61,6 +63,7 @@ func prepareQueries(d *Dialect) queries {
 		personKeys:    r(`SELECT person_id, wrapped FROM person_keys WHERE tenant_id = ? ORDER BY person_id`),
 
 		get:            r(`SELECT person_id, version, sealed, updated_us FROM records WHERE tenant_id = ? AND kind = ? AND id = ?`),
+		getMany:        getManyQueries(r),
 		insert:         r(`INSERT INTO records (tenant_id, kind, id, person_id, version, sealed, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		replace:        r(`UPDATE records SET version = ?, sealed = ?, updated_us = ?, person_id = ? WHERE tenant_id = ? AND kind = ? AND id = ? AND version = ?`),
 		del:            r(`DELETE FROM records WHERE tenant_id = ? AND kind = ? AND id = ?`),
@@ -145,6 +148,20 @@ func insertRows(r func(string) string, table string, width, most int) []string {
 			q += ", " + row
 		}
 		out[n] = r(q)
+	}
+	return out
+}
+
+// getManySizes are the numbers of records one GetMany statement looks up.
+// A few fixed sizes keep the prepared statements few; a short last batch
+// repeats its final key to fill the size above it.
+var getManySizes = []int{1, 8, 64, 256}
+
+func getManyQueries(r func(string) string) []string {
+	out := make([]string, len(getManySizes))
+	for i, n := range getManySizes {
+		out[i] = r(`SELECT kind, id, person_id, version, sealed, updated_us FROM records WHERE tenant_id = ? AND (kind, id) IN (VALUES (?, ?)` +
+			strings.Repeat(`, (?, ?)`, n-1) + `)`)
 	}
 	return out
 }

@@ -223,6 +223,39 @@ func (t *txn) get(kind haven.Kind, id string) (store.Row, error) {
 	return r, nil
 }
 
+// GetMany reads straight from the database, never the read cache: it is
+// meant for the single writer, which checks a unit's records in one go.
+func (t *txn) GetMany(keys []store.RecordKey) (map[store.RecordKey]store.Row, error) {
+	out := make(map[store.RecordKey]store.Row, len(keys))
+	for len(keys) > 0 {
+		size := len(getManySizes) - 1
+		for i, n := range getManySizes {
+			if n >= len(keys) {
+				size = i
+				break
+			}
+		}
+		n := getManySizes[size]
+		batch := keys[:min(n, len(keys))]
+		keys = keys[len(batch):]
+		args := make([]any, 0, 1+2*n)
+		args = append(args, t.tenant)
+		for i := range n {
+			k := batch[min(i, len(batch)-1)]
+			args = append(args, string(k.Kind), k.ID)
+		}
+		rs, err := t.query(t.s.q.getMany[size], args...)
+		rows, err := scanRows("get many", rs, err)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[store.RecordKey{Kind: r.Kind, ID: r.ID}] = r
+		}
+	}
+	return out, nil
+}
+
 func (t *txn) Insert(r store.Row) error {
 	if r.Version != 1 {
 		return fmt.Errorf("insert %s: new rows start at version 1", r.Kind)

@@ -18,6 +18,7 @@ func Run(t *testing.T, h Harness) {
 		fn   func(*testing.T, *env)
 	}{
 		{"RecordLifecycle", testRecordLifecycle},
+		{"GetMany", testGetMany},
 		{"SearchByBlindIndex", testSearch},
 		{"VersionConflict", testVersionConflict},
 		{"EraseShredsKeyAndIndex", testErase},
