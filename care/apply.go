@@ -260,17 +260,14 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 		method := op.Method
 		if method == OpPut {
 			old, err := get(r)
-			switch {
-			case err == nil:
+			if err != nil {
+				method = OpCreate // nothing stored: the put creates
+			} else {
 				olds[i] = &old
 				if leases[i], err = f.authorizeReplace(old, op.Record, &t[i]); err != nil {
 					return nil, nil, &OpError{i, err}
 				}
 				continue
-			case errors.Is(err, haven.ErrNotFound):
-				method = OpCreate
-			default:
-				return nil, nil, err
 			}
 		}
 		switch method {
