@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,7 +132,9 @@ func TestSeedAndRun(t *testing.T) {
 	}
 
 	res := filepath.Join(dir, "read.json")
-	if err := run([]string{"run", "-target", srv.URL + "/fhir", "-scenario", "read", "-ids", "a,b,xc", "-n", "300", "-d", "10s", "-c", "4", "-json", res, "-label", "fake"}, &out); err != nil {
+	// The fake server runs in this process: its processor time is ours.
+	pid := strconv.Itoa(os.Getpid())
+	if err := run([]string{"run", "-target", srv.URL + "/fhir", "-scenario", "read", "-ids", "a,b,xc", "-n", "300", "-d", "10s", "-c", "4", "-json", res, "-label", "fake", "-server-pid", pid}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var r Result
@@ -143,6 +147,9 @@ func TestSeedAndRun(t *testing.T) {
 	}
 	if r.Latency.P50 <= 0 || r.Latency.P50 > r.Latency.P99 || r.Latency.P99 > r.Latency.Max {
 		t.Fatalf("latency: %+v", r.Latency)
+	}
+	if r.LoadCPUPerRequest <= 0 || r.ServerCPU < 0 || r.ServerCPUPerRequest < 0 {
+		t.Fatalf("processor time: %+v", r)
 	}
 	if !strings.Contains(out.String(), "errors by status: 429: 100") {
 		t.Fatalf("table does not report errors:\n%s", out.String())
@@ -261,11 +268,14 @@ func TestTokens(t *testing.T) {
 
 func TestReport(t *testing.T) {
 	mk := func(sc, label string, rps, p99 float64) Result {
-		return Result{Scenario: sc, Label: label, Requests: 100, OK: 100, OKRPS: rps, Latency: Latency{P50: 1, P99: p99}}
+		return Result{Scenario: sc, Label: label, Requests: 100, OK: 100, OKRPS: rps, Latency: Latency{P50: 1, P99: p99}, LoadCPUPerRequest: 40}
 	}
 	var b bytes.Buffer
-	writeReport(&b, []Result{mk("read", "haven", 1000, 20), mk("read", "haven-unprotected", 2500, 8), mk("read", "medplum-peer", 5000, 5)}, "haven", "haven-unprotected", "medplum-peer")
-	for _, want := range []string{"| read | haven | 100 | 1,000 | 1.00ms | 20.0ms | 0 |", "| read | 2.50× | 2.50× | 5.00× | 4.00× |"} {
+	h := mk("read", "haven", 1000, 20)
+	h.ServerCPUPerRequest = 212.4
+	writeReport(&b, []Result{h, mk("read", "haven-unprotected", 2500, 8), mk("read", "medplum-peer", 5000, 5)}, "haven", "haven-unprotected", "medplum-peer")
+	for _, want := range []string{"| read | haven | 100 | 1,000 | 1.00ms | 20.0ms | 212 µs | 40 µs | 0 |",
+		"| read | medplum-peer | 100 | 5,000 | 1.00ms | 5.00ms | – | 40 µs | 0 |", "| read | 2.50× | 2.50× | 5.00× | 4.00× |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
@@ -333,5 +343,43 @@ func TestPost(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("server saw %v after a refused file, want nothing sent", got)
+	}
+}
+
+// TestFloor: the floor server answers all three scenarios as the real
+// servers do (a seed, reads, searches that find the patient, creates),
+// and listens on loopback only.
+func TestFloor(t *testing.T) {
+	srv := httptest.NewServer(newFloor())
+	defer srv.Close()
+	dir := t.TempDir()
+	pool := filepath.Join(dir, "pool.json")
+	var out bytes.Buffer
+	if err := run([]string{"seed", "-target", srv.URL + "/fhir", "-n", "20", "-pool", pool}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []string{"read", "search", "create"} {
+		res := filepath.Join(dir, sc+".json")
+		if err := run([]string{"run", "-target", srv.URL + "/fhir", "-scenario", sc, "-pool", pool, "-n", "60", "-c", "3", "-json", res}, &out); err != nil {
+			t.Fatal(err)
+		}
+		var r Result
+		b, _ := os.ReadFile(res)
+		if err := json.Unmarshal(b, &r); err != nil || r.Requests != 60 || r.OK != 60 {
+			t.Fatalf("%s against the floor: %v %+v", sc, err, r)
+		}
+	}
+	// A search for a number nobody has finds nobody.
+	res, err := http.Get(srv.URL + "/fhir/Patient?identifier=" + url.QueryEscape(nhsSystem+"|9999999999"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `"total":0`) {
+		t.Fatalf("search for nobody: %s", b)
+	}
+	if err := run([]string{"floor", "-addr", "0.0.0.0:0"}, &out); !errors.Is(err, errNotLoopback) {
+		t.Fatalf("floor on every interface: %v", err)
 	}
 }

@@ -44,6 +44,11 @@ type Result struct {
 	ErrorsByStatus map[string]int    `json:"errorsByStatus,omitempty"`
 	SampleErrors   map[string]string `json:"sampleErrors,omitempty"`
 	TokensFetched  int               `json:"tokensFetched,omitempty"`
+	// Processor time: the server's in all (when run with -server-pid), and
+	// the server's and the load tool's per completed request, in µs.
+	ServerCPU           float64 `json:"serverCpuSeconds,omitempty"`
+	ServerCPUPerRequest float64 `json:"serverCpuUsPerRequest,omitempty"`
+	LoadCPUPerRequest   float64 `json:"loadCpuUsPerRequest,omitempty"`
 }
 
 // Latency is a latency distribution in milliseconds.
@@ -211,6 +216,9 @@ func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "  %-9s %-9s %-7s %-9s %-9s %-9s %-9s %-9s %-9s\n", "requests", "ok", "errors", "elapsed", "req/s", "p50", "p90", "p99", "max")
 	fmt.Fprintf(w, "  %-9d %-9d %-7d %-9s %-9.1f %-9s %-9s %-9s %-9s\n", r.Requests, r.OK, r.Errors,
 		fmt.Sprintf("%.2fs", r.Elapsed), r.RPS, msString(r.Latency.P50), msString(r.Latency.P90), msString(r.Latency.P99), msString(r.Latency.Max))
+	if r.ServerCPUPerRequest > 0 {
+		fmt.Fprintf(w, "  processor time per request: server %.0f µs, load tool %.0f µs\n", r.ServerCPUPerRequest, r.LoadCPUPerRequest)
+	}
 	if len(r.ErrorsByStatus) > 0 {
 		classes := sortedKeys(r.ErrorsByStatus)
 		parts := make([]string, len(classes))

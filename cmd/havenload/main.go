@@ -11,12 +11,16 @@
 //	    create N patients (POST /Patient) and remember their ids and NHS numbers
 //	havenload run -target URL [auth] -scenario read|search|create -pool FILE -d 15s
 //	    run one scenario for a bounded time and number of requests, and report
-//	    requests/s, latency percentiles and errors by status
+//	    requests/s, latency percentiles and errors by status, and with
+//	    -server-pid the server's processor time per request
 //	havenload post -target URL [auth] -dir DIR
 //	    POST every Bundle file in DIR once (as haven import reads them) and
 //	    report resources/s: the peer's side of the import comparison
 //	havenload report FILE...
 //	    a markdown table of the JSON results of several runs, with ratios
+//	havenload floor -addr 127.0.0.1:PORT
+//	    serve the scenarios from a map in memory with Go's net/http and
+//	    nothing else: the least a Go server spends on them (go-floor)
 //
 // Auth: without -client-id, requests carry no token (the peer). With
 // -client-id and -key, havenload gets an access token from the server's token
@@ -47,9 +51,10 @@ Usage:
   havenload keygen -key FILE -jwks FILE [-kid ID]
   havenload seed   -target URL [auth] [-n 1000] [-c 8] -pool FILE
   havenload run    -target URL [auth] -scenario read|search|create [-pool FILE]
-                   [-d 15s] [-n 0] [-c 16] [-json FILE] [-label NAME]
+                   [-d 15s] [-n 0] [-c 16] [-json FILE] [-label NAME] [-server-pid PID]
   havenload post   -target URL [auth] -dir DIR [-c 2] [-d 10m] [-json FILE]
-  havenload report [-format markdown|text] FILE...
+  havenload report [-protected L] [-unprotected L] [-peer L] FILE...
+  havenload floor  [-addr 127.0.0.1:8080]
 
 Auth (Haven):   -client-id ID -key FILE [-kid ID] [-scope "system/Patient.crus"] [-token-url URL]
 Auth (peer):    leave out -client-id
@@ -89,6 +94,8 @@ func run(args []string, stdout io.Writer) error {
 		return cmdPost(args[1:], stdout)
 	case "report":
 		return cmdReport(args[1:], stdout)
+	case "floor":
+		return cmdFloor(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -227,6 +234,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 	maxReq := fs.Int("n", 0, "stop after this many requests (0: no limit but -d)")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file (\"-\": standard output)")
 	label := fs.String("label", "", "name of the server in reports (default: the target)")
+	serverPID := fs.Int("server-pid", 0, "process id of the server, to report its processor time per request (Linux)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -259,7 +267,11 @@ func cmdRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cpu := startCPU(*serverPID)
 	res := load(ctx, fc, sc, loadOptions{concurrency: cf.concurrency, duration: *dur, maxRequests: *maxReq})
+	if err := cpu.finish(&res); err != nil {
+		return err
+	}
 	res.Label = *label
 	if res.Label == "" {
 		res.Label = cf.target

@@ -53,15 +53,16 @@ func writeReport(w io.Writer, results []Result, protected, unprotected, peer str
 		}
 		by[[2]string{r.Scenario, r.Label}] = r
 	}
-	fmt.Fprintln(w, "| scenario | server | requests | req/s (2xx) | p50 | p99 | errors |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| scenario | server | requests | req/s (2xx) | p50 | p99 | server CPU/req | load tool CPU/req | errors |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|")
 	for _, sc := range scenarios {
 		for _, sv := range servers {
 			r, ok := by[[2]string{sc, sv}]
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s |\n", sc, sv, r.Requests, thousands(r.OKRPS), msString(r.Latency.P50), msString(r.Latency.P99), errorSummary(r))
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", sc, sv, r.Requests, thousands(r.OKRPS), msString(r.Latency.P50), msString(r.Latency.P99),
+				usString(r.ServerCPUPerRequest), usString(r.LoadCPUPerRequest), errorSummary(r))
 		}
 	}
 	fmt.Fprintln(w)
@@ -97,6 +98,14 @@ func errorSummary(r Result) string {
 
 func sortedKeys(m map[string]int) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// usString formats a processor time per request, or "–" when not measured.
+func usString(us float64) string {
+	if us <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f µs", us)
 }
 
 // thousands formats a rate with a thousands separator: 12,345.
