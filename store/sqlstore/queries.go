@@ -27,7 +27,7 @@ type queries struct {
 	// insertHashes[n-1] n stored hashes (see auditWriter).
 	insertAudit, insertHashes                    []string
 	putCheckpoint, latestCheckpoint              string
-	auditByPerson, auditByAll                    string
+	auditByPerson, auditByActor, auditByAll      string
 	auditTenants, auditEntries, auditCheckpoints string
 }
 
@@ -113,6 +113,7 @@ func prepareQueries(d *Dialect) queries {
 		latestCheckpoint: r(`SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints WHERE tenant_id = ?`),
 
 		auditByPerson: r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND person_id = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
+		auditByActor:  r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND actor = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
 		auditByAll:    r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
 
 		auditTenants:     r(`SELECT tenant_id FROM audit_heads UNION SELECT id FROM tenants ORDER BY 1`),
