@@ -47,6 +47,7 @@ var Dialect = &sqlstore.Dialect{
 		return false
 	},
 	Committers: 1,
+	IndexHints: true,
 }
 
 // Options tune the embedded store.

@@ -33,6 +33,24 @@ type Dialect struct {
 	// writer; PostgreSQL takes several, each owning a fixed set of tenants so
 	// that no two batches wait on one tenant's audit head.
 	Committers int
+	// IndexHints names, in the few queries that need it, the index to read
+	// through (SQLite's INDEXED BY). Without statistics SQLite reads a
+	// tenant's audit entries by person or by actor through the primary
+	// key, because that gives them in the order asked for, and so reads
+	// every entry of the tenant; the hint makes it read the few entries
+	// the index finds and sort them. With the hint, a query the index
+	// cannot serve fails rather than scans. PostgreSQL plans from
+	// statistics and takes no hints.
+	IndexHints bool
+}
+
+// indexedBy returns the clause that makes a query read through index, or
+// nothing where the dialect takes no hints.
+func (d *Dialect) indexedBy(index string) string {
+	if !d.IndexHints {
+		return ""
+	}
+	return " INDEXED BY " + index
 }
 
 // Rebind rewrites a query's '?' placeholders for the dialect.

@@ -112,9 +112,11 @@ func prepareQueries(d *Dialect) queries {
 		putCheckpoint:    r(`INSERT INTO audit_checkpoints (tenant_id, size, signed, created_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		latestCheckpoint: r(`SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints WHERE tenant_id = ?`),
 
-		auditByPerson: r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND person_id = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
-		auditByActor:  r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND actor = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
-		auditByAll:    r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
+		auditByPerson: r(`SELECT ` + auditColumns + ` FROM audit_entries` + d.indexedBy("audit_entries_person") +
+			` WHERE tenant_id = ? AND person_id = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
+		auditByActor: r(`SELECT ` + auditColumns + ` FROM audit_entries` + d.indexedBy("audit_entries_actor") +
+			` WHERE tenant_id = ? AND actor = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
+		auditByAll: r(`SELECT ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? AND at_us >= ? AND at_us < ? AND seq >= ? ORDER BY seq`),
 
 		auditTenants:     r(`SELECT tenant_id FROM audit_heads UNION SELECT id FROM tenants ORDER BY 1`),
 		auditEntries:     r(`SELECT tenant_id, ` + auditColumns + ` FROM audit_entries WHERE tenant_id = ? ORDER BY seq`),
