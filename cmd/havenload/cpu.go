@@ -17,7 +17,7 @@ import (
 // not available to the server.
 
 // clockTicks is the unit of utime and stime in /proc/PID/stat: USER_HZ,
-// which Linux fixes at 100 for every architecture it exports it on.
+// which Linux fixes at 100 on every architecture Go runs on.
 const clockTicks = 100
 
 // processCPU returns the processor time (user plus system) that process
@@ -68,18 +68,26 @@ func selfCPU() time.Duration {
 type cpuMeter struct {
 	pid         int
 	server, own time.Duration
-	err         error
 }
 
-func startCPU(serverPID int) *cpuMeter {
+// startCPU starts measuring; serverPID 0 measures the load tool alone. A
+// server that cannot be measured is refused before the run, not after.
+func startCPU(serverPID int) (*cpuMeter, error) {
+	if serverPID < 0 {
+		return nil, fmt.Errorf("-server-pid %d: not a process id", serverPID)
+	}
 	m := &cpuMeter{pid: serverPID, own: selfCPU()}
 	if serverPID > 0 {
-		m.server, m.err = processCPU(serverPID)
+		var err error
+		if m.server, err = processCPU(serverPID); err != nil {
+			return nil, err
+		}
 	}
-	return m
+	return m, nil
 }
 
-// finish fills res's processor-time fields for the run just ended.
+// finish fills res's processor-time fields for the run just ended: per
+// completed request, whatever its status.
 func (m *cpuMeter) finish(res *Result) error {
 	if res.Requests == 0 {
 		return nil
@@ -88,11 +96,8 @@ func (m *cpuMeter) finish(res *Result) error {
 		return float64(d.Microseconds()) / float64(res.Requests)
 	}
 	res.LoadCPUPerRequest = per(selfCPU() - m.own)
-	if m.pid <= 0 {
+	if m.pid == 0 {
 		return nil
-	}
-	if m.err != nil {
-		return m.err
 	}
 	now, err := processCPU(m.pid)
 	if err != nil {

@@ -28,12 +28,8 @@ func cmdFloor(args []string, stdout io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(*addr)
-	if err != nil {
-		return err
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("floor: %s: %w", *addr, errNotLoopback)
+	if err := checkLoopbackAddr(*addr); err != nil {
+		return fmt.Errorf("floor: %w", err)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -51,6 +47,21 @@ func cmdFloor(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "floor: serving /fhir on http://%s (in memory, no protection)\n", ln.Addr())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// checkLoopbackAddr refuses a listening address that is not on loopback.
+func checkLoopbackAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%s: %w", addr, errNotLoopback)
 	}
 	return nil
 }

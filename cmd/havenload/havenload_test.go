@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -134,7 +135,7 @@ func TestSeedAndRun(t *testing.T) {
 	res := filepath.Join(dir, "read.json")
 	// The fake server runs in this process: its processor time is ours.
 	pid := strconv.Itoa(os.Getpid())
-	if err := run([]string{"run", "-target", srv.URL + "/fhir", "-scenario", "read", "-ids", "a,b,xc", "-n", "300", "-d", "10s", "-c", "4", "-json", res, "-label", "fake", "-server-pid", pid}, &out); err != nil {
+	if err := run([]string{"run", "-target", srv.URL + "/fhir", "-scenario", "read", "-ids", "a,b,xc", "-n", "3000", "-d", "60s", "-c", "4", "-json", res, "-label", "fake", "-server-pid", pid}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var r Result
@@ -142,16 +143,23 @@ func TestSeedAndRun(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Requests != 300 || r.OK != 200 || r.Errors != 100 || r.ErrorsByStatus["429"] != 100 || !strings.Contains(r.SampleErrors["429"], "throttled") || r.Stopped != "requests" {
+	if r.Requests != 3000 || r.OK != 2000 || r.Errors != 1000 || r.ErrorsByStatus["429"] != 1000 || !strings.Contains(r.SampleErrors["429"], "throttled") || r.Stopped != "requests" {
 		t.Fatalf("read result: %+v", r)
 	}
 	if r.Latency.P50 <= 0 || r.Latency.P50 > r.Latency.P99 || r.Latency.P99 > r.Latency.Max {
 		t.Fatalf("latency: %+v", r.Latency)
 	}
-	if r.LoadCPUPerRequest <= 0 || r.ServerCPU < 0 || r.ServerCPUPerRequest < 0 {
-		t.Fatalf("processor time: %+v", r)
+	// Server and load tool are this one process, measured two ways:
+	// /proc in 10 ms ticks, getrusage in microseconds. Both must agree
+	// (within two ticks), and the total must match the figure per request.
+	server, own := r.ServerCPU, r.LoadCPUPerRequest*float64(r.Requests)/1e6
+	if own <= 0 || server < own-0.02 || server > own+0.02 || math.Abs(r.ServerCPUPerRequest*float64(r.Requests)/1e6-server) > 1e-3 {
+		t.Fatalf("processor time: server %.3fs, load tool %.3fs, %+v", server, own, r)
 	}
-	if !strings.Contains(out.String(), "errors by status: 429: 100") {
+	if err := run([]string{"run", "-target", srv.URL + "/fhir", "-scenario", "read", "-ids", "a", "-n", "1", "-server-pid", "-1"}, &out); err == nil {
+		t.Error("a negative process id was accepted")
+	}
+	if !strings.Contains(out.String(), "errors by status: 429: 1000") {
 		t.Fatalf("table does not report errors:\n%s", out.String())
 	}
 
@@ -379,7 +387,13 @@ func TestFloor(t *testing.T) {
 	if !strings.Contains(string(b), `"total":0`) {
 		t.Fatalf("search for nobody: %s", b)
 	}
-	if err := run([]string{"floor", "-addr", "0.0.0.0:0"}, &out); !errors.Is(err, errNotLoopback) {
-		t.Fatalf("floor on every interface: %v", err)
+	for addr, ok := range map[string]bool{"127.0.0.1:0": true, "[::1]:8080": true, "localhost:0": true,
+		"0.0.0.0:0": false, ":8080": false, "192.0.2.1:80": false, "example.org:80": false} {
+		if err := checkLoopbackAddr(addr); (err == nil) != ok || (!ok && !errors.Is(err, errNotLoopback)) {
+			t.Errorf("floor on %s: %v", addr, err)
+		}
+	}
+	if err := run([]string{"floor", "-addr", "no-port"}, &out); err == nil {
+		t.Error("floor started on an address with no port")
 	}
 }

@@ -267,7 +267,10 @@ func cmdRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cpu := startCPU(*serverPID)
+	cpu, err := startCPU(*serverPID)
+	if err != nil {
+		return err
+	}
 	res := load(ctx, fc, sc, loadOptions{concurrency: cf.concurrency, duration: *dur, maxRequests: *maxReq})
 	if err := cpu.finish(&res); err != nil {
 		return err
