@@ -1,9 +1,15 @@
 package sqlstore
 
-// AuditQueries returns the queries that read one person's or one actor's
-// audit entries, as prepared for d, so that tests can ask the database how
-// it plans them.
-func AuditQueries(d *Dialect) map[string]string {
+// PlannedQueries returns, by name, the queries whose plans tests check, as
+// prepared for d.
+func PlannedQueries(d *Dialect) map[string]string {
 	q := prepareQueries(d)
-	return map[string]string{"by person": q.auditByPerson, "by actor": q.auditByActor}
+	return map[string]string{
+		"audit by person":      q.auditByPerson,
+		"audit by actor":       q.auditByActor,
+		"erase person's rows":  q.erasePersonRecords[0],
+		"erase person record":  q.erasePersonRecords[1],
+		"erase person's kept":  q.erasePersonVersions[0],
+		"erase person's kept1": q.erasePersonVersions[1],
+	}
 }

@@ -13,16 +13,18 @@ type queries struct {
 	personKey, putPersonKey, personKeys       string
 	get, insert, replace, del, delIndexRecord string
 	// getMany[i] looks up getManySizes[i] records (see txn.GetMany).
-	getMany                                        []string
-	lockRecord, keepVersion, delReturning          string
-	keepDeleted, everKept, version, history        string
-	listPerson, listKind                           string
-	erasePersonRecords, erasePersonIndex, eraseKey string
-	erasePersonVersions                            string
-	insertIndex, lookup                            string
-	auditHead, initHead, claimSeqs                 string
-	auditHeadRead                                  string // without the row lock, for views
-	readHash                                       string
+	getMany                                 []string
+	lockRecord, keepVersion, delReturning   string
+	keepDeleted, everKept, version, history string
+	listPerson, listKind                    string
+	erasePersonIndex, eraseKey              string
+	// erasePersonRecords and erasePersonVersions delete a person's rows
+	// and the person's own record (see txn.ErasePerson).
+	erasePersonRecords, erasePersonVersions [2]string
+	insertIndex, lookup                     string
+	auditHead, initHead, claimSeqs          string
+	auditHeadRead                           string // without the row lock, for views
+	readHash                                string
 	// insertAudit[n-1] inserts n audit entries in one statement, and
 	// insertHashes[n-1] n stored hashes (see auditWriter).
 	insertAudit, insertHashes                    []string
@@ -91,12 +93,20 @@ func prepareQueries(d *Dialect) queries {
 			UNION ALL SELECT person_id, version, sealed, updated_us, deleted FROM record_versions WHERE tenant_id = ? AND kind = ? AND id = ?
 		) AS h ORDER BY version DESC LIMIT ?`),
 
-		erasePersonRecords: r(`DELETE FROM records WHERE tenant_id = ? AND (person_id = ? OR (kind = 'person' AND id = ?))`),
-		erasePersonIndex:   r(`DELETE FROM blind_index WHERE tenant_id = ? AND person_id = ?`),
-		eraseKey:           r(`DELETE FROM person_keys WHERE tenant_id = ? AND person_id = ?`),
+		// Two statements rather than one with OR: SQLite served the OR by
+		// reading every record of the tenant, inside the single writer.
+		erasePersonRecords: [2]string{
+			r(`DELETE FROM records WHERE tenant_id = ? AND person_id = ?`),
+			r(`DELETE FROM records WHERE tenant_id = ? AND kind = 'person' AND id = ?`),
+		},
+		erasePersonIndex: r(`DELETE FROM blind_index WHERE tenant_id = ? AND person_id = ?`),
+		eraseKey:         r(`DELETE FROM person_keys WHERE tenant_id = ? AND person_id = ?`),
 		// The same rows as erasePersonRecords: tombstones keep person_id
 		// for this.
-		erasePersonVersions: r(`DELETE FROM record_versions WHERE tenant_id = ? AND (person_id = ? OR (kind = 'person' AND id = ?))`),
+		erasePersonVersions: [2]string{
+			r(`DELETE FROM record_versions WHERE tenant_id = ? AND person_id = ?`),
+			r(`DELETE FROM record_versions WHERE tenant_id = ? AND kind = 'person' AND id = ?`),
+		},
 
 		insertIndex: r(`INSERT INTO blind_index (tenant_id, field, digest, kind, record_id, person_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		lookup:      r(`SELECT kind, record_id, person_id FROM blind_index WHERE tenant_id = ? AND field = ? AND digest = ? ORDER BY kind, record_id LIMIT ?`),

@@ -484,8 +484,10 @@ func (t *txn) ErasePerson(personID string) error {
 		sql  string
 		args []any
 	}{
-		{t.s.q.erasePersonRecords, []any{t.tenant, personID, personID}},
-		{t.s.q.erasePersonVersions, []any{t.tenant, personID, personID}},
+		{t.s.q.erasePersonRecords[0], []any{t.tenant, personID}},
+		{t.s.q.erasePersonRecords[1], []any{t.tenant, personID}},
+		{t.s.q.erasePersonVersions[0], []any{t.tenant, personID}},
+		{t.s.q.erasePersonVersions[1], []any{t.tenant, personID}},
 		{t.s.q.erasePersonIndex, []any{t.tenant, personID}},
 		{t.s.q.eraseKey, []any{t.tenant, personID}},
 	} {
