@@ -540,6 +540,8 @@ func testAuditEvent(t *testing.T, opt authtest.Options) {
 			"?date=yesterday", "?date=2026-13-01", "?date=xx2026", "?date=ge", "?_count=0", "?_count=-1", "?_count=lots",
 			"?outcome=7", "?outcome=ok", "?outcome=http://example.org|0", "?patient=", "?patient=Patient/a/b",
 			"?patient=" + person + "&patient=" + person, "?patient=a,b", "?agent=", "?agent=,", "?_cursor=abc", "?_cursor=-1",
+			// Not UTF-8: PostgreSQL refuses such a string outright.
+			"?patient=%FF", "?agent=%FF", "?agent=a%C3",
 		} {
 			r := a.do(t, "GET", "/fhir/AuditEvent"+q, auditor, "")
 			r.outcome(t, http.StatusBadRequest)
@@ -556,6 +558,35 @@ func testAuditEvent(t *testing.T, opt authtest.Options) {
 		}
 		a.do(t, "GET", "/fhir/AuditEvent", "", "").outcome(t, http.StatusUnauthorized)
 		a.do(t, "GET", "/fhir/AuditEvent/0", "", "").outcome(t, http.StatusUnauthorized)
+		// Bytes that are not UTF-8, anywhere in the address, on any route:
+		// refused as invalid on both stores (PostgreSQL would refuse the
+		// string itself, and that was a 500).
+		for _, path := range []string{"/fhir/Patient/%FF", "/fhir/Patient/" + person + "/_history/%C3", "/fhir/Patient?family=%FF",
+			"/fhir/Patient?%FF=1", "/fhir/AuditEvent/%FF", "/fhir/Patient/%FF/$everything", "/fhir/%FF"} {
+			r := a.do(t, "GET", path, reader, "")
+			r.outcome(t, http.StatusBadRequest)
+			if !strings.Contains(r.raw, "UTF-8") {
+				t.Errorf("%s: %s", path, r.raw)
+			}
+		}
+		res, err := a.client.Get(a.base + "/sign-in?next=%FF")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("web page with a non-UTF-8 query: %d", res.StatusCode)
+		}
+		// Nor in a token request's form.
+		res, err = a.client.PostForm(a.base+"/fhir/auth/token", url.Values{"grant_type": {"client_credentials"},
+			"client_id": {"\xff"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"\xff.\xff.\xff"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode < 400 || res.StatusCode >= 500 {
+			t.Errorf("token request with non-UTF-8 form values: %d", res.StatusCode)
+		}
 	})
 
 	t.Run("capability statement", func(t *testing.T) {

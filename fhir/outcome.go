@@ -46,6 +46,12 @@ func startResource(w http.ResponseWriter, status int) {
 	w.WriteHeader(status)
 }
 
+// WriteInvalid answers 400 with an OperationOutcome of one "invalid" issue:
+// for a request the web layer refuses before any FHIR handler sees it.
+func WriteInvalid(w http.ResponseWriter, diagnostics string) {
+	writeOutcome(w, http.StatusBadRequest, "invalid", diagnostics)
+}
+
 // writeOutcome answers with one issue.
 func writeOutcome(w http.ResponseWriter, status int, code, diagnostics string, expression ...string) {
 	writeResource(w, status, OperationOutcome{ResourceType: "OperationOutcome", Issue: []Issue{{

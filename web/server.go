@@ -24,10 +24,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth"
 	"github.com/havencare/haven/care"
+	"github.com/havencare/haven/fhir"
 	"github.com/havencare/haven/store"
 	"github.com/havencare/haven/web/static"
 )
@@ -143,7 +145,8 @@ func roles(rs ...haven.Role) func(*Route) { return func(rt *Route) { rt.Roles = 
 func stepUp(rt *Route)                    { rt.StepUp = true }
 func noCookies(rt *Route)                 { rt.NoCookies = true }
 
-// ServeHTTP adds the security headers every response carries.
+// ServeHTTP adds the security headers every response carries, and refuses
+// an address that is not text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -158,12 +161,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, "/static/") {
 		h.Set("Cache-Control", "no-store")
 	}
+	if !textAddress(r.URL) {
+		// Percent-escapes can spell bytes that are not UTF-8, which no
+		// id, name or parameter of Haven's can be. PostgreSQL refuses
+		// such a string outright, so it is refused here, the same on
+		// every store and every route, before anything looks it up.
+		const why = "the address must be UTF-8 text: a percent-escape in its path or query spells bytes that are not"
+		if r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/") {
+			fhir.WriteInvalid(w, why)
+		} else {
+			http.Error(w, "Bad request: "+why+".", http.StatusBadRequest)
+		}
+		return
+	}
 	// The reads of one request (the credential check, then the records)
 	// share one read-only transaction until its first write, or until it
 	// starts to answer.
 	ctx, reads := store.ShareReads(r.Context())
 	defer reads.End()
 	s.mux.ServeHTTP(endReadsOnAnswer{w, reads}, r.WithContext(ctx))
+}
+
+// textAddress reports whether u's path and query, unescaped, are UTF-8.
+// A query that does not parse is left to the handlers, which refuse it.
+func textAddress(u *url.URL) bool {
+	if !utf8.ValidString(u.Path) {
+		return false
+	}
+	q, _ := url.ParseQuery(u.RawQuery)
+	for k, vs := range q {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // endReadsOnAnswer ends a request's shared reads when it starts to answer:
