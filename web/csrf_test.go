@@ -68,8 +68,17 @@ func TestCSRF(t *testing.T) {
 			t.Fatalf("%s: the forged request signed the account out", c.name)
 		}
 	}
+	// A genuine form with a value that is not UTF-8 is refused as
+	// unreadable, and changes nothing.
+	resp, body := g.post(t, "/sign-out/everywhere", url.Values{"csrf": {sess.CSRFToken()}, "back": {"/\xff"}}, cookies, g.origin)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "could not be read") {
+		t.Errorf("form with non-UTF-8 value: status %d", resp.StatusCode)
+	}
+	if _, err := g.Auth.Authenticate(ctx, tok, auth.ClientInfo{}); err != nil {
+		t.Fatal("the unreadable form signed the account out")
+	}
 	// The genuine form works.
-	resp, _ := g.post(t, "/sign-out/everywhere", url.Values{"csrf": {sess.CSRFToken()}}, cookies, g.origin)
+	resp, _ = g.post(t, "/sign-out/everywhere", url.Values{"csrf": {sess.CSRFToken()}}, cookies, g.origin)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("genuine form: status %d", resp.StatusCode)
 	}

@@ -192,6 +192,15 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
 	s.page(w, r, nil, http.StatusForbidden, "message", &view{Title: "You cannot do that", Message: msg, CSRF: "-"})
 }
 
+// badRequest answers 400 with msg, for a request that cannot be read.
+func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, msg string) {
+	if wantsJSON(r) {
+		writeJSONError(w, http.StatusBadRequest, msg, "")
+		return
+	}
+	s.page(w, r, nil, http.StatusBadRequest, "message", &view{Title: "That could not be read", Message: msg, CSRF: "-"})
+}
+
 // fail answers an unexpected error without detail; the detail goes to the log.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var denied *care.DeniedError

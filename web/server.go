@@ -189,12 +189,17 @@ func textAddress(u *url.URL) bool {
 		return false
 	}
 	q, _ := url.ParseQuery(u.RawQuery)
-	for k, vs := range q {
+	return textValues(q)
+}
+
+// textValues reports whether every name and value in vs is UTF-8.
+func textValues(vs url.Values) bool {
+	for k, v := range vs {
 		if !utf8.ValidString(k) {
 			return false
 		}
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
+		for _, s := range v {
+			if !utf8.ValidString(s) {
 				return false
 			}
 		}
@@ -280,6 +285,11 @@ func (s *Server) gate(rt Route) http.Handler {
 		}
 		if stateChanging(r.Method) && !s.csrfOK(r, q) {
 			s.forbidden(w, r, "This form has expired. Go back, reload the page and try again.")
+			return
+		}
+		// Form values are text, as the address is (see ServeHTTP).
+		if stateChanging(r.Method) && !textValues(r.PostForm) {
+			s.badRequest(w, r, "This form held characters that could not be read. Go back, check what was typed and try again.")
 			return
 		}
 		// A session the guard froze reaches nothing until its user
