@@ -558,11 +558,12 @@ func testAuditEvent(t *testing.T, opt authtest.Options) {
 		}
 		a.do(t, "GET", "/fhir/AuditEvent", "", "").outcome(t, http.StatusUnauthorized)
 		a.do(t, "GET", "/fhir/AuditEvent/0", "", "").outcome(t, http.StatusUnauthorized)
-		// Bytes that are not UTF-8, anywhere in the address, on any route:
-		// refused as invalid on both stores (PostgreSQL would refuse the
-		// string itself, and that was a 500).
+		// Bytes that are not UTF-8, or a NUL, anywhere in the address, on
+		// any route: refused as invalid on both stores (PostgreSQL would
+		// refuse the string itself, and that was a 500).
 		for _, path := range []string{"/fhir/Patient/%FF", "/fhir/Patient/" + person + "/_history/%C3", "/fhir/Patient?family=%FF",
-			"/fhir/Patient?%FF=1", "/fhir/AuditEvent/%FF", "/fhir/Patient/%FF/$everything", "/fhir/%FF"} {
+			"/fhir/Patient?%FF=1", "/fhir/AuditEvent/%FF", "/fhir/Patient/%FF/$everything", "/fhir/%FF",
+			"/fhir/Patient/a%00b", "/fhir/AuditEvent?patient=%00", "/fhir/AuditEvent?agent=x%00"} {
 			r := a.do(t, "GET", path, reader, "")
 			r.outcome(t, http.StatusBadRequest)
 			if !strings.Contains(r.raw, "UTF-8") {

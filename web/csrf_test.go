@@ -70,15 +70,17 @@ func TestCSRF(t *testing.T) {
 	}
 	// A genuine form with a value that is not UTF-8 is refused as
 	// unreadable, and changes nothing.
-	resp, body := g.post(t, "/sign-out/everywhere", url.Values{"csrf": {sess.CSRFToken()}, "back": {"/\xff"}}, cookies, g.origin)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "could not be read") {
-		t.Errorf("form with non-UTF-8 value: status %d", resp.StatusCode)
+	for _, bad := range []string{"/\xff", "/a\x00b"} {
+		resp, body := g.post(t, "/sign-out/everywhere", url.Values{"csrf": {sess.CSRFToken()}, "back": {bad}}, cookies, g.origin)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "could not be read") {
+			t.Errorf("form with value %q: status %d", bad, resp.StatusCode)
+		}
 	}
 	if _, err := g.Auth.Authenticate(ctx, tok, auth.ClientInfo{}); err != nil {
 		t.Fatal("the unreadable form signed the account out")
 	}
 	// The genuine form works.
-	resp, _ = g.post(t, "/sign-out/everywhere", url.Values{"csrf": {sess.CSRFToken()}}, cookies, g.origin)
+	resp, _ := g.post(t, "/sign-out/everywhere", url.Values{"csrf": {sess.CSRFToken()}}, cookies, g.origin)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("genuine form: status %d", resp.StatusCode)
 	}

@@ -162,11 +162,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-store")
 	}
 	if !textAddress(r.URL) {
-		// Percent-escapes can spell bytes that are not UTF-8, which no
-		// id, name or parameter of Haven's can be. PostgreSQL refuses
-		// such a string outright, so it is refused here, the same on
-		// every store and every route, before anything looks it up.
-		const why = "the address must be UTF-8 text: a percent-escape in its path or query spells bytes that are not"
+		// Percent-escapes can spell bytes that are not UTF-8, or a NUL,
+		// which no id, name or parameter of Haven's can hold. PostgreSQL
+		// refuses such a string outright, so it is refused here, the
+		// same on every store and every route, before anything looks it
+		// up.
+		const why = "the address must be UTF-8 text: a percent-escape in its path or query spells bytes that are not, or a NUL"
 		if r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/") {
 			fhir.WriteInvalid(w, why)
 		} else {
@@ -182,29 +183,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(endReadsOnAnswer{w, reads}, r.WithContext(ctx))
 }
 
-// textAddress reports whether u's path and query, unescaped, are UTF-8.
+// textAddress reports whether u's path and query, unescaped, are text
+// (see isText).
 // A query that does not parse is left to the handlers, which refuse it.
 func textAddress(u *url.URL) bool {
-	if !utf8.ValidString(u.Path) {
+	if !isText(u.Path) {
 		return false
 	}
 	q, _ := url.ParseQuery(u.RawQuery)
 	return textValues(q)
 }
 
-// textValues reports whether every name and value in vs is UTF-8.
+// textValues reports whether every name and value in vs is text.
 func textValues(vs url.Values) bool {
 	for k, v := range vs {
-		if !utf8.ValidString(k) {
+		if !isText(k) {
 			return false
 		}
 		for _, s := range v {
-			if !utf8.ValidString(s) {
+			if !isText(s) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// isText reports whether s is UTF-8 with no NUL: what a PostgreSQL text
+// value can hold.
+func isText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // endReadsOnAnswer ends a request's shared reads when it starts to answer:
