@@ -365,6 +365,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bo
 		writeJSONError(w, http.StatusUnsupportedMediaType, "Send the body as JSON (Content-Type: application/json).", "")
 		return false
 	}
+	// A JSON string can spell a NUL (\u0000), which no id or text of
+	// Haven's can hold and PostgreSQL refuses outright.
+	if strings.Contains(trimmed, `\u0000`) {
+		writeJSONError(w, http.StatusBadRequest, `The body holds a NUL character (\u0000), which no value can hold.`, "")
+		return false
+	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -535,6 +536,20 @@ func TestAPIRefusals(t *testing.T) {
 					t.Errorf("%s with %.20q: status %d %s", rt.Pattern(), b, r.status, r.raw)
 				}
 			}
+		}
+	}
+}
+
+// TestAPIBodyRefusesNUL: a JSON body that spells a NUL is refused before
+// it is decoded; the same body without it is read.
+func TestAPIBodyRefusesNUL(t *testing.T) {
+	for body, ok := range map[string]bool{`{"note":"a\u0000b"}`: false, `{"note":"ab"}`: true, `{"note":"a\u0001b"}`: true} {
+		r := httptest.NewRequest(http.MethodPost, "/api/x", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		var b ackBody
+		if got := readJSON(w, r, &b); got != ok || (!ok && (w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "NUL"))) {
+			t.Errorf("%s: read %v, status %d %s", body, got, w.Code, w.Body.String())
 		}
 	}
 }
