@@ -578,6 +578,21 @@ func testAuditEvent(t *testing.T, opt authtest.Options) {
 		if res.StatusCode != http.StatusBadRequest {
 			t.Errorf("web page with a non-UTF-8 query: %d", res.StatusCode)
 		}
+		// A NUL spelled inside a resource's JSON: refused or kept, never a
+		// failure of the store.
+		for _, c := range []struct{ typ, body string }{
+			{"Condition", sprintf(condition, "a\\u0000b")},
+			{"Patient", `{"resourceType":"Patient","name":[{"family":"a\u0000b"}],"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"943476591\u0000"}]}`},
+			{"Patient", `{"resourceType":"Patient","name":[{"family":"Nul\u0000","given":["a\u0000"]}],"telecom":[{"system":"phone","value":"0\u0000"}],"birthDate":"1970-01-01"}`},
+			{"Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x\u0000"},"subject":{"reference":"Patient/` + person + `"},"note":[{"text":"\u0000"}]}`},
+		} {
+			if r := a.do(t, "POST", "/fhir/"+c.typ, writer, c.body); r.status >= 500 {
+				t.Errorf("POST %s %.60s: %d %s", c.typ, c.body, r.status, r.raw)
+			}
+			if r := a.do(t, "POST", "/fhir", writer, `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":`+c.body+`,"request":{"method":"POST","url":"`+c.typ+`"}}]}`); r.status >= 500 {
+				t.Errorf("transaction with %.60s: %d %s", c.body, r.status, r.raw)
+			}
+		}
 		// Nor in a token request's form.
 		res, err = a.client.PostForm(a.base+"/fhir/auth/token", url.Values{"grant_type": {"client_credentials"},
 			"client_id": {"\xff"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"\xff.\xff.\xff"}})
