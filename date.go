@@ -20,6 +20,12 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return Date{}, fmt.Errorf("%q is not a date in the form YYYY-MM-DD", s)
 	}
+	if t.IsZero() {
+		// 0001-01-01 is the zero Date, which means no date at all: kept,
+		// it would silently become one, and a required date would be
+		// reported as missing.
+		return Date{}, fmt.Errorf("%q cannot be told apart from no date; give the real date", s)
+	}
 	return Date{t}, nil
 }
 

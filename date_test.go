@@ -7,7 +7,7 @@ import (
 )
 
 func TestParseDate(t *testing.T) {
-	for _, s := range []string{"2023-02-28", "2024-02-29", "1880-01-01", "2023-12-31", "1999-01-01"} {
+	for _, s := range []string{"2023-02-28", "2024-02-29", "1880-01-01", "2023-12-31", "1999-01-01", "0001-01-02"} {
 		d, err := ParseDate(s)
 		if err != nil {
 			t.Errorf("ParseDate(%q): %v", s, err)
@@ -42,6 +42,7 @@ func TestParseDate(t *testing.T) {
 		"-2023-02-03",
 		"２０２３-02-03",
 		"2023-february-03",
+		"0001-01-01", // the zero Date: no date at all
 	} {
 		if d, err := ParseDate(s); err == nil {
 			t.Errorf("ParseDate(%q) = %v, want an error", s, d)
