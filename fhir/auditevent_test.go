@@ -593,6 +593,19 @@ func testAuditEvent(t *testing.T, opt authtest.Options) {
 				t.Errorf("transaction with %.60s: %d %s", c.body, r.status, r.raw)
 			}
 		}
+		// A NUL or a byte that is not UTF-8 in an id inside a Bundle: the
+		// store names nothing by it, on both stores (PostgreSQL refused the
+		// string: a 500).
+		for _, id := range []string{`a\u0000b`, "a\xffb"} {
+			tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Condition/` + id + `"}}]}`
+			if r := a.do(t, "POST", "/fhir", writer, tx); r.status != http.StatusNotFound && r.status != http.StatusBadRequest {
+				t.Errorf("transaction deleting Condition/%q: %d %s", id, r.status, r.raw)
+			}
+			batch := strings.Replace(tx, `"transaction"`, `"batch"`, 1)
+			if r := a.do(t, "POST", "/fhir", writer, batch); r.status != http.StatusOK || strings.Contains(r.raw, `"500`) {
+				t.Errorf("batch deleting Condition/%q: %d %s", id, r.status, r.raw)
+			}
+		}
 		// Nor in a token request's form.
 		res, err = a.client.PostForm(a.base+"/fhir/auth/token", url.Values{"grant_type": {"client_credentials"},
 			"client_id": {"\xff"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"\xff.\xff.\xff"}})

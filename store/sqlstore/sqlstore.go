@@ -243,6 +243,9 @@ func (s *DB) enqueue(ctx context.Context, sc haven.Scope, fn func(store.Tx) erro
 	if !sc.Valid() {
 		return store.ErrNoScope
 	}
+	if !textArgs([]any{sc.Tenant()}) {
+		return errNoSuchTenant // a tenant id that is not text names no tenant
+	}
 	// What this write changes, the caller's later reads must see.
 	store.EndSharedReads(ctx)
 	j := &job{ctx: ctx, tenant: sc.Tenant(), fn: fn, done: make(chan error, 1), bare: bare}
@@ -258,6 +261,9 @@ func (s *DB) enqueue(ctx context.Context, sc haven.Scope, fn func(store.Tx) erro
 	// caller must not act as if the work did not happen if it did.
 	return <-j.done
 }
+
+// errNoSuchTenant answers a scope whose tenant id is not text (textArgs).
+var errNoSuchTenant = fmt.Errorf("tenant: %w", haven.ErrNotFound)
 
 func committerFor(tenant string, n int) int {
 	if n == 1 {
@@ -489,6 +495,9 @@ func (s *DB) execIn(ctx context.Context, tx *sql.Tx, q string) error {
 func (s *DB) View(ctx context.Context, sc haven.Scope, fn func(store.Tx) error) error {
 	if !sc.Valid() {
 		return store.ErrNoScope
+	}
+	if !textArgs([]any{sc.Tenant()}) {
+		return errNoSuchTenant
 	}
 	select {
 	case <-s.closed:

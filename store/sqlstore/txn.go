@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/audit"
@@ -60,6 +61,9 @@ func (t *txn) stmt(q string) (*sql.Stmt, error) {
 }
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {
+	if !textArgs(args) {
+		return nil, errNotText
+	}
 	st, err := t.stmt(q)
 	if err != nil {
 		return nil, err
@@ -68,6 +72,9 @@ func (t *txn) exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
+	if !textArgs(args) {
+		q, args = nothing, nil // a key that is not text names nothing
+	}
 	st, err := t.stmt(q)
 	if err != nil {
 		return nil, err
@@ -78,6 +85,9 @@ func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
 // row is QueryRow through a prepared statement; a failure to prepare shows
 // up, as with QueryRow, when the row is scanned.
 func (t *txn) row(q string, args ...any) *sql.Row {
+	if !textArgs(args) {
+		q, args = nothing, nil // a key that is not text names nothing
+	}
 	st, err := t.stmt(q)
 	if err != nil {
 		// Under the live context, so that a caller who has gone away
@@ -85,6 +95,31 @@ func (t *txn) row(q string, args ...any) *sql.Row {
 		return t.tx.QueryRowContext(t.live, q, args...)
 	}
 	return st.QueryRowContext(t.ctx, args...)
+}
+
+// Every id, kind, tenant and text value the store is given is UTF-8 with
+// no NUL: PostgreSQL refuses any other string outright (and an attacker
+// can spell one in a percent-escape, a form, a JSON \u0000 or a token),
+// while SQLite would quietly compare or keep it. So the store decides
+// alike on both: a read with such a key finds nothing, as it would for
+// any key that names nothing, and a write with such a value is refused.
+// The checks at the edges (web.Server) answer most such requests first;
+// this is the wall behind them.
+
+// nothing is a query that returns no rows.
+const nothing = `SELECT 1 WHERE 1 = 0`
+
+// errNotText refuses a write of a string that is not text.
+var errNotText = haven.Invalid("value", "is not UTF-8 text, or holds a NUL")
+
+// textArgs reports whether every string among args is UTF-8 with no NUL.
+func textArgs(args []any) bool {
+	for _, a := range args {
+		if s, ok := a.(string); ok && (!utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // quiet returns ctx without its cancellation, for the driver. Given a

@@ -50,6 +50,8 @@ func Run(t *testing.T, h Harness) {
 		{"CacheConfinedToTenant", testCacheConfinedToTenant},
 		{"AuditReadInFailedUnit", testAuditReadInFailedUnit},
 		{"RefusedEntryFailsAlone", testRefusedEntryFailsAlone},
+		{"NonTextKeysNameNothing", testNonTextKeys},
+		{"EraseFindsPersonRecord", testEraseFindsPersonRecord},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}
