@@ -367,7 +367,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bo
 	}
 	// A JSON string can spell a NUL (\u0000), which no id or text of
 	// Haven's can hold and PostgreSQL refuses outright.
-	if strings.Contains(trimmed, `\u0000`) {
+	if spellsNUL(trimmed) {
 		writeJSONError(w, http.StatusBadRequest, `The body holds a NUL character (\u0000), which no value can hold.`, "")
 		return false
 	}
@@ -382,6 +382,27 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bo
 		return false
 	}
 	return true
+}
+
+// spellsNUL reports whether JSON text holds the escape \u0000: a backslash
+// that is not itself escaped, then u0000. (Raw control characters are not
+// valid JSON, and no other escape decodes to a NUL.)
+func spellsNUL(s string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], `u0000`)
+		if j < 0 {
+			return false
+		}
+		j += i
+		slashes := 0
+		for k := j - 1; k >= 0 && s[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // jsonProblem describes a decoding error without echoing the body.

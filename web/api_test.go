@@ -543,7 +543,8 @@ func TestAPIRefusals(t *testing.T) {
 // TestAPIBodyRefusesNUL: a JSON body that spells a NUL is refused before
 // it is decoded; the same body without it is read.
 func TestAPIBodyRefusesNUL(t *testing.T) {
-	for body, ok := range map[string]bool{`{"note":"a\u0000b"}`: false, `{"note":"ab"}`: true, `{"note":"a\u0001b"}`: true} {
+	for body, ok := range map[string]bool{`{"note":"a\u0000b"}`: false, `{"note":"ab"}`: true, `{"note":"a\u0001b"}`: true,
+		`{"note":"\\u0000"}`: true, `{"note":"\\\u0000"}`: false, `{"note":"u0000"}`: true} {
 		r := httptest.NewRequest(http.MethodPost, "/api/x", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

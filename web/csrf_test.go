@@ -76,6 +76,18 @@ func TestCSRF(t *testing.T) {
 			t.Errorf("form with value %q: status %d", bad, resp.StatusCode)
 		}
 	}
+	// The same with the anti-forgery token in a header, which once let
+	// the form go unparsed, and so unchecked, until its handler read it.
+	req, _ := http.NewRequest(http.MethodPost, g.ts.URL+"/sign-out/everywhere", strings.NewReader("back=/a%00%FF"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-CSRF-Token", sess.CSRFToken())
+	req.Header.Set("Origin", g.origin)
+	req.AddCookie(&http.Cookie{Name: "haven_session", Value: tok})
+	if res, err := g.client().Do(req); err != nil || res.StatusCode != http.StatusBadRequest {
+		t.Errorf("form with a NUL, token in a header: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 	if _, err := g.Auth.Authenticate(ctx, tok, auth.ClientInfo{}); err != nil {
 		t.Fatal("the unreadable form signed the account out")
 	}

@@ -168,9 +168,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// same on every store and every route, before anything looks it
 		// up.
 		const why = "the address must be UTF-8 text: a percent-escape in its path or query spells bytes that are not, or a NUL"
-		if r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/") {
+		switch {
+		case r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/"):
 			fhir.WriteInvalid(w, why)
-		} else {
+		case wantsJSON(r):
+			writeJSONError(w, http.StatusBadRequest, "Bad request: "+why+".", "")
+		default:
 			http.Error(w, "Bad request: "+why+".", http.StatusBadRequest)
 		}
 		return
@@ -295,8 +298,10 @@ func (s *Server) gate(rt Route) http.Handler {
 			s.forbidden(w, r, "This form has expired. Go back, reload the page and try again.")
 			return
 		}
-		// Form values are text, as the address is (see ServeHTTP).
-		if stateChanging(r.Method) && !textValues(r.PostForm) {
+		// Form values are text, as the address is (see ServeHTTP). The
+		// form is parsed here even when the anti-forgery token came in a
+		// header; a JSON body is not a form, and is left to its handler.
+		if stateChanging(r.Method) && (r.ParseForm() != nil || !textValues(r.PostForm)) {
 			s.badRequest(w, r, "This form held characters that could not be read. Go back, check what was typed and try again.")
 			return
 		}
