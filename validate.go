@@ -101,6 +101,14 @@ func (c *checker) fail(field, format string, args ...any) {
 	}
 }
 
+// StoredText reports whether s can be kept as text by every store: UTF-8
+// with no NUL. PostgreSQL refuses any other string outright, where SQLite
+// would quietly compare or keep it, so the web edge refuses such input
+// and the store treats such a key as naming nothing.
+func StoredText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
 func (c *checker) text(field, v string, max int, required bool) {
 	switch {
 	case required && strings.TrimSpace(v) == "":

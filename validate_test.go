@@ -467,3 +467,12 @@ func TestNewEveryKind(t *testing.T) {
 		}
 	}
 }
+
+func TestStoredText(t *testing.T) {
+	for s, want := range map[string]bool{"": true, "Zoë 😀": true, "tab\tline\n": true, "\x01": true,
+		"a\x00b": false, "\x00": false, "\xff": false, "a\xc3": false, "\xed\xa0\x80": false} {
+		if got := StoredText(s); got != want {
+			t.Errorf("StoredText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

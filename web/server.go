@@ -24,7 +24,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth"
@@ -187,10 +186,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // textAddress reports whether u's path and query, unescaped, are text
-// (see isText).
+// (haven.StoredText).
 // A query that does not parse is left to the handlers, which refuse it.
 func textAddress(u *url.URL) bool {
-	if !isText(u.Path) {
+	if !haven.StoredText(u.Path) {
 		return false
 	}
 	q, _ := url.ParseQuery(u.RawQuery)
@@ -200,22 +199,16 @@ func textAddress(u *url.URL) bool {
 // textValues reports whether every name and value in vs is text.
 func textValues(vs url.Values) bool {
 	for k, v := range vs {
-		if !isText(k) {
+		if !haven.StoredText(k) {
 			return false
 		}
 		for _, s := range v {
-			if !isText(s) {
+			if !haven.StoredText(s) {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-// isText reports whether s is UTF-8 with no NUL: what a PostgreSQL text
-// value can hold.
-func isText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // endReadsOnAnswer ends a request's shared reads when it starts to answer:

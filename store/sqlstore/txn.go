@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/audit"
@@ -112,10 +111,10 @@ const nothing = `SELECT 1 WHERE 1 = 0`
 // errNotText refuses a write of a string that is not text.
 var errNotText = haven.Invalid("value", "is not UTF-8 text, or holds a NUL")
 
-// textArgs reports whether every string among args is UTF-8 with no NUL.
+// textArgs reports whether every string among args is haven.StoredText.
 func textArgs(args []any) bool {
 	for _, a := range args {
-		if s, ok := a.(string); ok && (!utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0) {
+		if s, ok := a.(string); ok && !haven.StoredText(s) {
 			return false
 		}
 	}
