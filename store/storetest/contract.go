@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 		{"RefusedEntryFailsAlone", testRefusedEntryFailsAlone},
 		{"NonTextKeysNameNothing", testNonTextKeys},
 		{"EraseFindsPersonRecord", testEraseFindsPersonRecord},
+		{"SetIndexEntries", testSetIndexEntries},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}
