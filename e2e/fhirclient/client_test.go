@@ -1,6 +1,8 @@
 // Package fhirclient_test drives Haven's FHIR API with a FHIR client nobody
 // on this project wrote: fhir-kit-client from npm, pinned in package.json,
-// run by fhirclient.mjs under Node. The server is Haven itself (authtest and
+// run by fhirclient.mjs under Node, which also checks every resource it
+// receives against the R4 specification with FHIR.js (npm "fhir", also
+// pinned; conformance.mjs). The server is Haven itself (authtest and
 // web.New over loopback, as in fhir/api_test.go), on SQLite and, when
 // HAVEN_TEST_POSTGRES_URL is set, on PostgreSQL.
 //
@@ -99,24 +101,30 @@ func findNode(t *testing.T) string {
 		unusable("node is %s; fhir-kit-client needs Node %d or later", v, minNode)
 		return ""
 	}
-	want, err := pinnedVersion()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := installedVersion()
-	if err != nil {
-		unusable("fhir-kit-client is not installed in e2e/fhirclient/node_modules (%v): run scripts/install-deps", err)
-		return ""
-	}
-	if got != want {
-		unusable("node_modules has fhir-kit-client %s but package.json pins %s: run scripts/install-deps", got, want)
-		return ""
+	for _, pkg := range packages {
+		want, err := pinnedVersion(pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := installedVersion(pkg)
+		if err != nil {
+			unusable("%s is not installed in e2e/fhirclient/node_modules (%v): run scripts/install-deps", pkg, err)
+			return ""
+		}
+		if got != want {
+			unusable("node_modules has %s %s but package.json pins %s: run scripts/install-deps", pkg, got, want)
+			return ""
+		}
 	}
 	return node
 }
 
-// pinnedVersion is the fhir-kit-client version package.json pins.
-func pinnedVersion() (string, error) {
+// packages are the npm packages the script needs: the client, and the
+// validator conformance.mjs runs.
+var packages = []string{"fhir-kit-client", "fhir"}
+
+// pinnedVersion is the version of the package name that package.json pins.
+func pinnedVersion(name string) (string, error) {
 	var pkg struct {
 		Dependencies map[string]string `json:"dependencies"`
 	}
@@ -127,19 +135,19 @@ func pinnedVersion() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v := pkg.Dependencies["fhir-kit-client"]
+	v := pkg.Dependencies[name]
 	if v == "" || strings.ContainsAny(v, "^~<>=*| ") {
-		return "", errors.New("package.json must pin an exact fhir-kit-client version, not " + strconv.Quote(v))
+		return "", errors.New("package.json must pin an exact " + name + " version, not " + strconv.Quote(v))
 	}
 	return v, nil
 }
 
-// installedVersion is the fhir-kit-client version in node_modules.
-func installedVersion() (string, error) {
+// installedVersion is the version of the package name in node_modules.
+func installedVersion(name string) (string, error) {
 	var pkg struct {
 		Version string `json:"version"`
 	}
-	b, err := os.ReadFile(filepath.Join("node_modules", "fhir-kit-client", "package.json"))
+	b, err := os.ReadFile(filepath.Join("node_modules", name, "package.json"))
 	if err == nil {
 		err = json.Unmarshal(b, &pkg)
 	}
@@ -154,7 +162,7 @@ func runScript(t *testing.T, node string, opt authtest.Options) {
 	origin := "http://localhost:" + port
 	// The script signs its assertions by the wall clock, so the services
 	// run on it too.
-	opt.Origin, opt.People, opt.RealNow = origin, 3, true
+	opt.Origin, opt.People, opt.RealNow = origin, 4, true
 	env := authtest.New(t, opt)
 	// Server errors (a 500's cause) go to the test's output: the script
 	// only sees their effect.
@@ -187,6 +195,18 @@ func runScript(t *testing.T, node string, opt authtest.Options) {
 		return id
 	}
 
+	// People whose records Haven made from its own model (demo data), not
+	// canaries: reading a canary is the alarm a stolen client sets off.
+	var records []string
+	for _, p := range env.Data[authtest.North].People {
+		if !p.Person.Canary {
+			records = append(records, p.Person.ID)
+		}
+	}
+	if len(records) == 0 {
+		t.Fatal("the test tenant has no people who are not canaries")
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script)
@@ -198,6 +218,7 @@ func runScript(t *testing.T, node string, opt authtest.Options) {
 		"HAVEN_FHIR_OTHER_SCOPE="+strings.Join(otherScopes, " "),
 		"HAVEN_FHIR_KEY_FILE="+keyFile,
 		"HAVEN_FHIR_KEY_ID="+keyID,
+		"HAVEN_FHIR_RECORD_PATIENTS="+strings.Join(records, ","),
 		"NO_COLOR=1",
 	)
 	var out bytes.Buffer

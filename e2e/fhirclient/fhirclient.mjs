@@ -9,19 +9,24 @@
 //   HAVEN_FHIR_OTHER_SCOPE      the scopes that one asks for
 //   HAVEN_FHIR_KEY_FILE         both clients' private key (PEM, EC P-384)
 //   HAVEN_FHIR_KEY_ID           its kid in the registered JWK Set (default k1)
+//   HAVEN_FHIR_RECORD_PATIENTS  ids of patients whose records Haven made from
+//                               its own model (comma separated), to read whole
 //   FHIRCLIENT_KEEP_GOING=1     run every step instead of stopping at the
 //                               first failure (steps that need a failed one
 //                               are skipped)
 //
 // The expectations are the FHIR R4 specification's (RESTful API, transaction
 // Bundles, Patient/$everything), SMART Backend Services' and Bulk Data
-// Access v2's, not Haven's own code. Each step prints "ok" when it passes;
+// Access v2's, not Haven's own code. Every resource Haven answers with is
+// also checked against the R4 base specification by a validator nobody here
+// wrote either (FHIR.js, conformance.mjs). Each step prints "ok" when it passes;
 // the first failed expectation is printed with what the server answered and
 // the script exits 1.
 
 import { createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from 'fhir-kit-client';
+import { Found, violations } from './conformance.mjs';
 
 const NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
 const SNOMED = 'http://snomed.info/sct';
@@ -56,6 +61,7 @@ const cfg = {
   otherScope: setting('HAVEN_FHIR_OTHER_SCOPE'),
   key: createPrivateKey(readFileSync(setting('HAVEN_FHIR_KEY_FILE'))),
   keyId: setting('HAVEN_FHIR_KEY_ID', 'k1'),
+  recordPatients: setting('HAVEN_FHIR_RECORD_PATIENTS').split(',').filter(Boolean),
 };
 const keepGoing = process.env.FHIRCLIENT_KEEP_GOING === '1';
 
@@ -232,11 +238,32 @@ async function token(tokenUrl, clientId, scope) {
 // ---- the run ----
 
 const state = {};
-const anonymous = new Client({ baseUrl: cfg.base });
+// found holds what the validator says of every resource Haven answers with.
+const validated = new Found();
+const anonymous = validated.watch(new Client({ baseUrl: cfg.base }), 'anonymous');
 let fhir; // the main client, with the bearerToken option
 let other; // the other tenant's client, with the token in customHeaders
 
 const strict = { headers: { prefer: 'handling=strict' } };
+
+// The conformance check can fail: the validator must find what is wrong
+// with resources broken in ways the specification forbids, and nothing in
+// a correct one.
+await step('the validator refuses broken resources', [], async () => {
+  const good = patient(nhsNumber(), 'Valid', ['Vera'], 'female', '1950-01-01');
+  expect(violations(good).length === 0, `a correct Patient was refused: ${violations(good).join('; ')}`);
+  const broken = [
+    [{ ...good, gender: 'banana' }, 'Patient.gender'],
+    [{ ...good, favouriteColour: 'blue' }, 'Patient.favouriteColour'],
+    [{ resourceType: 'Observation', code: { text: 'pulse' } }, 'Observation.status'],
+    [{ resourceType: 'OperationOutcome', issue: [{ severity: 'error' }] }, 'OperationOutcome.issue[0].code'],
+  ];
+  for (const [r, where] of broken) {
+    const v = violations(r);
+    expect(v.some((m) => m.startsWith(where)), `no error at ${where} for ${JSON.stringify(r)}: ${JSON.stringify(v)}`);
+  }
+  return `${broken.length} broken resources refused, a correct one accepted`;
+});
 
 await step('metadata', [], async () => {
   const cs = await anonymous.capabilityStatement();
@@ -254,13 +281,13 @@ await step('metadata', [], async () => {
 await step('token', ['metadata'], async () => {
   const t = await token(state.tokenUrl, cfg.clientId, cfg.scope);
   state.accessToken = t.access_token;
-  fhir = new Client({ baseUrl: cfg.base, bearerToken: t.access_token });
+  fhir = validated.watch(new Client({ baseUrl: cfg.base, bearerToken: t.access_token }), 'fhir');
   return `granted "${t.scope}", expires in ${t.expires_in}s`;
 });
 
 await step('token for another tenant', ['metadata'], async () => {
   const t = await token(state.tokenUrl, cfg.otherClientId, cfg.otherScope);
-  other = new Client({ baseUrl: cfg.base, customHeaders: { Authorization: `Bearer ${t.access_token}` } });
+  other = validated.watch(new Client({ baseUrl: cfg.base, customHeaders: { Authorization: `Bearer ${t.access_token}` } }), 'other');
   return `granted "${t.scope}"`;
 });
 
@@ -499,6 +526,29 @@ await step('Patient/$everything', ['transaction'], async () => {
   return `${seen.size} resources, including ${want.join(', ')}`;
 });
 
+// The records Haven keeps in its own model (people, care teams, visits,
+// notes, alerts) rather than as resources a client sent: read whole, so
+// that the conformance step below sees every type Haven writes itself.
+await step('records kept in Haven\'s own model, read whole', ['token'], async () => {
+  const types = new Map(); // resourceType → count
+  for (const id of cfg.recordPatients) {
+    let bundle = await fhir.operation({ name: '$everything', resourceType: 'Patient', id, method: 'GET' });
+    for (let page = 0; bundle; page++) {
+      expect(page < 50, `more than 50 pages of Patient/${id}/$everything`);
+      for (const e of bundle.entry ?? []) types.set(e.resource?.resourceType, (types.get(e.resource?.resourceType) ?? 0) + 1);
+      bundle = await fhir.nextPage({ bundle });
+    }
+  }
+  for (const resourceType of ['Practitioner', 'CareTeam']) { // staff and care teams
+    const bundle = await fhir.search({ resourceType, searchParams: { _count: 50 } });
+    const found = matches(bundle, resourceType);
+    expect(found.length > 0, `a search of ${resourceType} found none`);
+    types.set(resourceType, (types.get(resourceType) ?? 0) + found.length);
+  }
+  expect(types.size >= 8, `expected the records to span at least 8 types, got ${[...types.keys()].join(', ')}`);
+  return [...types].map(([t, n]) => `${n} ${t}`).join(', ');
+});
+
 // ---- Bulk Data export (v2) ----
 
 await step('$export kick-off', ['create Patient'], async () => {
@@ -565,6 +615,7 @@ await step('$export download', ['$export status'], async () => {
         throw new Expectation(`${url} line ${i + 1} is not JSON: ${line.slice(0, 200)}`);
       }
       expect(r.resourceType === out.type, `${url} line ${i + 1} is a ${r.resourceType} in a ${out.type} file`);
+      validated.check(r, `${out.type} export line ${i + 1}`);
       if (!ids.has(r.resourceType)) ids.set(r.resourceType, new Set());
       ids.get(r.resourceType).add(r.id);
     }
@@ -584,6 +635,16 @@ await step('$export download', ['$export status'], async () => {
   expect(bare.status === 401, `GET ${first} without a token answered ${bare.status}, not 401`);
   const counts = [...ids].map(([type, set]) => `${set.size} ${type}`).join(', ');
   return `${state.manifest.output.length} file(s): ${counts}; holds ${want.map(([type, id]) => `${type}/${id}`).join(', ')}; 401 without a token`;
+});
+
+// Last, so that it covers every answer above: resources read, created,
+// updated, searched, the transaction's response, $everything, every
+// exported line, and every OperationOutcome of a refusal.
+await step('every resource answered conforms to FHIR R4', ['the validator refuses broken resources'], async () => {
+  expect(validated.checked > 0, 'no resource was checked');
+  const report = validated.bad.map(({ where, problems }) => `${where}: ${problems.join('; ')}`);
+  expect(report.length === 0, `${report.length} of ${validated.checked} resources break the specification:\n  ${report.join('\n  ')}`);
+  return `${validated.checked} resources checked by FHIR.js`;
 });
 
 finish();
