@@ -60,8 +60,9 @@ const (
 // and update of the types the script writes.
 // A bulk export needs each exported type named in a read and search scope
 // of its own (a wildcard lets a client read, not take everything at once).
+// The audit log (AuditEvent) too needs its scope by name.
 var scopes = []string{"system/*.rs", "system/Patient.cu", "system/Condition.cu", "system/Observation.cu",
-	"system/Patient.rs", "system/Condition.rs", "system/Observation.rs"}
+	"system/Patient.rs", "system/Condition.rs", "system/Observation.rs", "system/AuditEvent.rs"}
 
 // otherScopes are the other tenant's client's: enough to read a patient,
 // were it its own.

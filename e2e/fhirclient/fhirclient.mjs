@@ -549,6 +549,17 @@ await step('records kept in Haven\'s own model, read whole', ['token'], async ()
   return [...types].map(([t, n]) => `${n} ${t}`).join(', ');
 });
 
+// The patient's access report: the audit log's entries about them, as
+// AuditEvent resources Haven makes from its log.
+await step('AuditEvent: who read the patient', ['read Patient'], async () => {
+  const bundle = await fhir.search({ resourceType: 'AuditEvent', searchParams: { patient: state.id, _count: 50 } });
+  const events = matches(bundle, 'AuditEvent');
+  expect(events.length > 0, `no AuditEvent about Patient/${state.id}, though it was created, read and updated`);
+  const about = events.filter((e) => (e.entity ?? []).some((x) => x.what?.reference === `Patient/${state.id}`));
+  expect(about.length === events.length, `${events.length - about.length} of ${events.length} AuditEvents are not about Patient/${state.id}`);
+  return `${events.length} events about Patient/${state.id}`;
+});
+
 // ---- Bulk Data export (v2) ----
 
 await step('$export kick-off', ['create Patient'], async () => {
