@@ -57,11 +57,23 @@ func newAPIWith(t *testing.T, opt authtest.Options) *api {
 // token registers a client in tenant with scopes and returns an access token.
 func (a *api) token(t testing.TB, tenant string, scopes ...string) string {
 	t.Helper()
+	return a.clientToken(t, a.register(t, tenant, scopes...), scopes...)
+}
+
+// register registers a client in tenant with scopes and returns its id.
+func (a *api) register(t testing.TB, tenant string, scopes ...string) string {
+	t.Helper()
 	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &a.key.PublicKey, KeyID: "k1", Algorithm: "ES384", Use: "sig"}}})
 	id, err := a.Auth.RegisterClient(context.Background(), haven.SystemPrincipal(tenant, "test"), "client", set, scopes)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return id
+}
+
+// clientToken is a new access token for a client already registered.
+func (a *api) clientToken(t testing.TB, id string, scopes ...string) string {
+	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES384, Key: a.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -55,6 +56,36 @@ type exportJob struct {
 type exports struct {
 	mu   sync.Mutex
 	jobs map[string]*exportJob
+}
+
+// expired reports whether the job's files are past keeping at now. The
+// caller holds j.mu.
+func (j *exportJob) expired(now time.Time) bool {
+	return j.done && !now.Before(j.finished.Add(exportLife))
+}
+
+// sweepLocked drops every job past keeping, so that the records it holds
+// leave memory; files set to nil tells a handler already holding the job
+// that it is gone. The caller holds e.mu.
+func (e *exports) sweepLocked(now time.Time) {
+	for id, j := range e.jobs {
+		j.mu.Lock()
+		gone := j.expired(now)
+		if gone {
+			j.files = nil
+		}
+		j.mu.Unlock()
+		if gone {
+			j.cancel()
+			delete(e.jobs, id)
+		}
+	}
+}
+
+func (e *exports) sweep(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sweepLocked(now)
 }
 
 // exportableTypes are the types an export may hold: everything Haven
@@ -158,38 +189,51 @@ func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, http.StatusForbidden, "forbidden", err.Error())
 		return
 	}
-	job, err := s.startExport(p, typeNames, since, s.origin+r.URL.RequestURI())
-	if err != nil {
-		writeOutcome(w, http.StatusTooManyRequests, "throttled", err.Error())
+	job, busy := s.startExport(p, typeNames, since, s.origin+r.URL.RequestURI())
+	if busy != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(math.Ceil(busy.retry.Seconds()), 1))))
+		writeOutcome(w, http.StatusTooManyRequests, "throttled", busy.Error())
 		return
 	}
 	w.Header().Set("Content-Location", s.origin+"/fhir/$export-status/"+job.id)
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// startExport registers a job and runs it in the background.
-func (s *Server) startExport(p haven.Principal, typeNames []string, since time.Time, request string) (*exportJob, error) {
+// busyError refuses a kick-off while the client has all the exports it
+// may have at once.
+type busyError struct {
+	n     int
+	retry time.Duration // until the first of them is gone at the earliest
+}
+
+func (e *busyError) Error() string {
+	return "this client already has " + strconv.Itoa(e.n) + " exports; delete one (DELETE its status URL) or wait until one is gone, an hour after it finished"
+}
+
+// startExport registers a job and runs it in the background, unless the
+// client is busy.
+func (s *Server) startExport(p haven.Principal, typeNames []string, since time.Time, request string) (*exportJob, *busyError) {
 	s.exports.mu.Lock()
 	defer s.exports.mu.Unlock()
 	if s.exports.jobs == nil {
 		s.exports.jobs = map[string]*exportJob{}
 	}
-	now := time.Now()
-	n := 0
-	for id, j := range s.exports.jobs {
-		j.mu.Lock()
-		expired := j.done && now.Sub(j.finished) > exportLife
-		j.mu.Unlock()
-		if expired {
-			delete(s.exports.jobs, id)
+	now := s.care.Now()
+	s.exports.sweepLocked(now)
+	busy := &busyError{retry: exportLife}
+	for _, j := range s.exports.jobs {
+		if j.owner != p.ID {
 			continue
 		}
-		if j.owner == p.ID {
-			n++
+		busy.n++
+		j.mu.Lock()
+		if j.done {
+			busy.retry = min(busy.retry, j.finished.Add(exportLife).Sub(now))
 		}
+		j.mu.Unlock()
 	}
-	if n >= maxExportsPerClient {
-		return nil, errors.New("this client already has " + strconv.Itoa(n) + " exports; delete one (DELETE its status URL) or wait an hour")
+	if busy.n >= maxExportsPerClient {
+		return nil, busy
 	}
 	var b [16]byte
 	rand.Read(b[:])
@@ -206,8 +250,11 @@ func (s *Server) startExport(p haven.Principal, typeNames []string, since time.T
 func (s *Server) runExport(ctx context.Context, job *exportJob, p haven.Principal, typeNames []string, since time.Time) {
 	err := s.export(ctx, job, p, typeNames, since)
 	job.mu.Lock()
-	job.done, job.err, job.finished = true, err, time.Now()
+	job.done, job.err, job.finished = true, err, s.care.Now()
 	job.mu.Unlock()
+	// Without this the files would stay in memory until some client
+	// next used an export.
+	time.AfterFunc(exportLife, func() { s.exports.sweep(s.care.Now()) })
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Warn("bulk export stopped", "job", job.id, "client", p.ID, "err", err)
 	}
@@ -320,10 +367,12 @@ func (s *Server) export(ctx context.Context, job *exportJob, p haven.Principal, 
 	}
 }
 
-// job finds the caller's job; another client's is not found.
+// job finds the caller's job; another client's is not found, nor one past
+// keeping.
 func (s *Server) job(p haven.Principal, id string) *exportJob {
 	s.exports.mu.Lock()
 	defer s.exports.mu.Unlock()
+	s.exports.sweepLocked(s.care.Now())
 	j := s.exports.jobs[id]
 	if j == nil || j.owner != p.ID || j.tenant != p.TenantID {
 		return nil
@@ -340,11 +389,16 @@ func (s *Server) ownJob(w http.ResponseWriter, r *http.Request) (*exportJob, boo
 	}
 	j := s.job(p, r.PathValue("job"))
 	if j == nil {
-		writeOutcome(w, http.StatusNotFound, "not-found", "no such export")
+		writeOutcome(w, http.StatusNotFound, "not-found", noSuchExport)
 		return nil, false
 	}
 	return j, true
 }
+
+// noSuchExport is the answer for an export that never was, was deleted,
+// or is past keeping: the Bulk Data specification asks for 404 after a
+// delete, and an export past keeping is as gone as a deleted one.
+const noSuchExport = "no such export (an export is gone once deleted, and an hour after it finished)"
 
 // ExportStatus answers GET /fhir/$export-status/{job}.
 func (s *Server) ExportStatus(w http.ResponseWriter, r *http.Request) {
@@ -354,6 +408,10 @@ func (s *Server) ExportStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.files == nil { // swept since it was found
+		writeOutcome(w, http.StatusNotFound, "not-found", noSuchExport)
+		return
+	}
 	if !j.done {
 		w.Header().Set("X-Progress", strconv.Itoa(j.people)+" people exported")
 		w.Header().Set("Retry-After", "1")

@@ -1,0 +1,81 @@
+package fhir_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/havencare/haven/auth/authtest"
+)
+
+// exportFiles runs an export of query to the end and returns its manifest
+// and its files by type.
+func exportFiles(t *testing.T, a *api, tok, query string) (map[string]any, map[string]string) {
+	t.Helper()
+	r := a.do(t, "GET", "/fhir/$export"+query, tok, "", "Prefer", "respond-async")
+	if r.status != http.StatusAccepted {
+		t.Fatalf("kick-off %s: %d %s", query, r.status, r.raw)
+	}
+	manifest := waitExport(t, a, tok, r.header.Get("Content-Location"))
+	manifest["statusURL"] = strings.TrimPrefix(r.header.Get("Content-Location"), a.base)
+	files := map[string]string{}
+	for _, o := range manifest["output"].([]any) {
+		out := o.(map[string]any)
+		f := a.do(t, "GET", strings.TrimPrefix(out["url"].(string), a.base), tok, "")
+		if f.status != http.StatusOK {
+			t.Fatalf("file %s: %d %s", out["url"], f.status, f.raw)
+		}
+		files[out["type"].(string)] = f.raw
+	}
+	return manifest, files
+}
+
+// An export's status and files are gone an hour after it finished, as the
+// manifest's Expires says: they answer 404, as after a delete.
+func TestExportExpires(t *testing.T) {
+	a := newAPI(t)
+	scopes := []string{"system/Patient.rs"}
+	client := a.register(t, authtest.North, scopes...)
+	manifest, _ := exportFiles(t, a, a.clientToken(t, client, scopes...), "?_type=Patient")
+	status := manifest["statusURL"].(string)
+	file := strings.TrimPrefix(manifest["output"].([]any)[0].(map[string]any)["url"].(string), a.base)
+
+	// Access tokens last minutes, so a new one for the same client each
+	// time the clock moves on.
+	a.Clock.Advance(time.Hour - time.Minute)
+	tok := a.clientToken(t, client, scopes...)
+	if r := a.do(t, "GET", file, tok, ""); r.status != http.StatusOK {
+		t.Fatalf("file within the hour: %d %s", r.status, r.raw)
+	}
+	st := a.do(t, "GET", status, tok, "")
+	if st.status != http.StatusOK {
+		t.Fatalf("status within the hour: %d %s", st.status, st.raw)
+	}
+	expires, err := http.ParseTime(st.header.Get("Expires"))
+	if err != nil || expires.After(a.Clock.Now().Add(time.Minute)) {
+		t.Errorf("Expires %q, want at most a minute from now (%v)", st.header.Get("Expires"), a.Clock.Now())
+	}
+
+	a.Clock.Advance(2 * time.Minute)
+	tok = a.clientToken(t, client, scopes...)
+	a.do(t, "GET", file, tok, "").outcome(t, http.StatusNotFound)
+	a.do(t, "GET", status, tok, "").outcome(t, http.StatusNotFound)
+}
+
+// A client with all its exports at once is told when to try again: when
+// the first of them is gone, an hour after it finished.
+func TestExportBusyRetryAfter(t *testing.T) {
+	a := newAPI(t)
+	client := a.register(t, authtest.North, "system/Patient.rs")
+	exportFiles(t, a, a.clientToken(t, client, "system/Patient.rs"), "?_type=Patient")
+	a.Clock.Advance(10 * time.Minute)
+	tok := a.clientToken(t, client, "system/Patient.rs")
+	exportFiles(t, a, tok, "?_type=Patient")
+	r := a.do(t, "GET", "/fhir/$export?_type=Patient", tok, "", "Prefer", "respond-async")
+	r.outcome(t, http.StatusTooManyRequests)
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s <= 49*60 || s > 50*60 {
+		t.Errorf("Retry-After %q, want the 50 minutes left to the client's first export", r.header.Get("Retry-After"))
+	}
+}
