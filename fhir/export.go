@@ -122,6 +122,19 @@ func exportScopes(scopes []string, typeNames []string) error {
 	return nil
 }
 
+// inCompartment returns the types among typeNames that belong to a
+// patient's compartment, other than Patient itself: an export finds them
+// person by person.
+func inCompartment(typeNames []string) []string {
+	var out []string
+	for _, t := range typeNames {
+		if t != "Patient" && types[t].subject != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // forbiddenError is a refusal the API itself makes (403).
 type forbiddenError struct{ reason string }
 
@@ -187,6 +200,12 @@ func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := exportScopes(p.Scopes, typeNames); err != nil {
 		writeOutcome(w, http.StatusForbidden, "forbidden", err.Error())
+		return
+	}
+	// Without the Patient scope the listing would find no one, and the
+	// export would finish empty as if there were nothing to take.
+	if byPatient := inCompartment(typeNames); len(byPatient) > 0 && exportScopes(p.Scopes, []string{"Patient"}) != nil {
+		writeOutcome(w, http.StatusForbidden, "forbidden", "an export of "+strings.Join(byPatient, ", ")+" lists the patients to find their records, so it needs system/Patient.rs as well (Patients themselves are exported only when _type names them)")
 		return
 	}
 	job, busy := s.startExport(p, typeNames, since, s.origin+r.URL.RequestURI())

@@ -79,3 +79,28 @@ func TestExportBusyRetryAfter(t *testing.T) {
 		t.Errorf("Retry-After %q, want the 50 minutes left to the client's first export", r.header.Get("Retry-After"))
 	}
 }
+
+// An export of a patient's records finds them through the patients, so it
+// needs the Patient scope too: without it the kick-off is refused, naming
+// the scope, rather than finishing empty. With it, Patients are exported
+// only when asked for.
+func TestExportCompartmentNeedsPatientScope(t *testing.T) {
+	a := newAPI(t)
+	writer := a.token(t, authtest.North, "system/*.cruds")
+	person := realPerson(t, a, authtest.North)
+	if c := a.do(t, "POST", "/fhir/Condition", writer, sprintf(condition, person)); c.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", c.status, c.raw)
+	}
+	conditionsOnly := a.token(t, authtest.North, "system/Condition.rs")
+	for _, q := range []string{"?_type=Condition", ""} {
+		r := a.do(t, "GET", "/fhir/$export"+q, conditionsOnly, "", "Prefer", "respond-async")
+		r.outcome(t, http.StatusForbidden)
+		if !strings.Contains(r.raw, "system/Patient.rs") {
+			t.Errorf("$export%s: the refusal does not name the scope missing: %s", q, r.raw)
+		}
+	}
+	_, files := exportFiles(t, a, a.token(t, authtest.North, "system/Patient.rs", "system/Condition.rs"), "?_type=Condition")
+	if _, ok := files["Patient"]; ok || !strings.Contains(files["Condition"], "38341003") {
+		t.Errorf("_type=Condition exported %v", files)
+	}
+}
