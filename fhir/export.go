@@ -18,6 +18,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,6 +123,54 @@ func exportScopes(scopes []string, typeNames []string) error {
 	return nil
 }
 
+// typesParam reads _type, of $export and $everything: types separated by
+// commas and, when the parameter is repeated, every value, read as one
+// list as the Bulk Data specification asks. Nil when absent.
+func typesParam(q url.Values) ([]string, error) {
+	var out []string
+	for _, v := range q["_type"] {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "" {
+				continue
+			}
+			if _, ok := types[t]; !ok {
+				return nil, haven.Invalid("_type", "%s", unknownType(t).Error())
+			}
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sinceParam reads _since, of $export and $everything: an instant, given
+// once. Zero when absent.
+func sinceParam(q url.Values) (time.Time, error) {
+	switch v := q["_since"]; {
+	case len(v) == 0 || len(v) == 1 && v[0] == "":
+		return time.Time{}, nil
+	case len(v) > 1:
+		return time.Time{}, haven.Invalid("_since", "is given %d times; give one instant", len(v))
+	}
+	t, err := time.Parse(time.RFC3339Nano, q.Get("_since"))
+	if err != nil {
+		return time.Time{}, haven.Invalid("_since", "must be an instant (e.g. 2026-01-01T00:00:00Z)")
+	}
+	return t, nil
+}
+
+// changedSince reports whether a record was last updated at or after
+// since (always, for a zero since).
+func changedSince(f care.Found, since time.Time) bool {
+	if since.IsZero() {
+		return true
+	}
+	t, err := time.Parse(time.RFC3339Nano, f.Meta.Updated)
+	return err != nil || !t.Before(since)
+}
+
 // inCompartment returns the types among typeNames that belong to a
 // patient's compartment, other than Patient itself: an export finds them
 // person by person.
@@ -151,9 +200,13 @@ func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	for name := range q {
+	for name, values := range q {
 		if name != "_type" && name != "_outputFormat" && name != "_since" {
 			writeOutcome(w, http.StatusBadRequest, "not-supported", "unsupported export parameter "+quoteShort(name)+"; Haven supports _type, _since and _outputFormat")
+			return
+		}
+		if name == "_outputFormat" && len(values) > 1 {
+			writeOutcome(w, http.StatusBadRequest, "invalid", "_outputFormat is given "+strconv.Itoa(len(values))+" times; give it once", name)
 			return
 		}
 	}
@@ -163,32 +216,20 @@ func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, http.StatusBadRequest, "not-supported", "Haven exports NDJSON only (_outputFormat=application/fhir+ndjson)")
 		return
 	}
-	var since time.Time
-	if v := q.Get("_since"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			writeOutcome(w, http.StatusBadRequest, "invalid", "_since must be an instant (e.g. 2026-01-01T00:00:00Z)")
-			return
-		}
-		since = t
+	since, err := sinceParam(q)
+	if err != nil {
+		s.fail(w, err)
+		return
 	}
-	typeNames := exportableTypes()
-	if v := q.Get("_type"); v != "" {
-		typeNames = nil
-		for _, t := range strings.Split(v, ",") {
-			t = strings.TrimSpace(t)
-			if _, ok := types[t]; !ok {
-				s.fail(w, unknownType(t))
-				return
-			}
-			if !slices.Contains(typeNames, t) {
-				typeNames = append(typeNames, t)
-			}
-		}
-	} else {
+	typeNames, err := typesParam(q)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if typeNames == nil {
 		// Without _type, the types the token may export.
 		var allowed []string
-		for _, t := range typeNames {
+		for _, t := range exportableTypes() {
 			if exportScopes(p.Scopes, []string{t}) == nil {
 				allowed = append(allowed, t)
 			}
@@ -290,10 +331,8 @@ func (s *Server) export(ctx context.Context, job *exportJob, p haven.Principal, 
 		}
 	}
 	write := func(f care.Found) error {
-		if !since.IsZero() {
-			if t, err := time.Parse(time.RFC3339Nano, f.Meta.Updated); err == nil && t.Before(since) {
-				return nil
-			}
+		if !changedSince(f, since) {
+			return nil
 		}
 		res, err := render(f)
 		if err != nil {

@@ -104,3 +104,22 @@ func TestExportCompartmentNeedsPatientScope(t *testing.T) {
 		t.Errorf("_type=Condition exported %v", files)
 	}
 }
+
+// A repeated _type is one list, as if its values were separated by commas;
+// the parameters that take one value refuse a second.
+func TestExportRepeatedParameters(t *testing.T) {
+	a := newAPI(t)
+	writer := a.token(t, authtest.North, "system/*.cruds")
+	person := realPerson(t, a, authtest.North)
+	if c := a.do(t, "POST", "/fhir/Condition", writer, sprintf(condition, person)); c.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", c.status, c.raw)
+	}
+	tok := a.token(t, authtest.North, "system/Patient.rs", "system/Condition.rs")
+	if _, files := exportFiles(t, a, tok, "?_type=Patient&_type=Condition"); files["Patient"] == "" || files["Condition"] == "" {
+		t.Errorf("_type=Patient&_type=Condition exported %d types, want both", len(files))
+	}
+	for _, q := range []string{"?_since=2026-01-01T00:00:00Z&_since=2026-06-01T00:00:00Z", "?_outputFormat=ndjson&_outputFormat=ndjson"} {
+		a.do(t, "GET", "/fhir/$export"+q, tok, "", "Prefer", "respond-async").outcome(t, http.StatusBadRequest)
+	}
+	a.do(t, "GET", "/fhir/$export?_type=Patient,Claim", tok, "", "Prefer", "respond-async").outcome(t, http.StatusBadRequest)
+}
