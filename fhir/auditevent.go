@@ -304,19 +304,9 @@ func (s *Server) AuditEventSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	var ignored []string
-	for name := range q {
-		if !slices.Contains(auditParams, name) {
-			ignored = append(ignored, name)
-		}
-	}
-	slices.Sort(ignored)
-	if len(ignored) > 0 && strings.Contains(r.Header.Get("Prefer"), "handling=strict") {
-		writeOutcome(w, http.StatusBadRequest, "not-supported", "unsupported search parameters: "+strings.Join(ignored, ", ")+"; AuditEvent supports: "+strings.Join(auditParams, ", "))
+	ignored, ok := unsupportedParams(w, r, q, "AuditEvent", auditParams)
+	if !ok {
 		return
-	}
-	for _, name := range ignored {
-		q.Del(name)
 	}
 	b, err := s.searchAudit(r.Context(), p, q)
 	if err != nil {

@@ -2,32 +2,103 @@ package fhir
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
+	"github.com/havencare/haven"
 	"github.com/havencare/haven/care"
 )
 
+// everythingParams are the parameters of Patient/$everything Haven
+// supports. R4 defines start, end and _count too: Haven keeps no single
+// care date to compare start and end with, and answers in one page, so
+// those are reported as any unsupported search parameter is.
+var everythingParams = []string{"_since", "_type"}
+
 // Everything answers GET /fhir/Patient/{id}/$everything: the person's whole
 // record (all but how to enter their home) as a searchset, for a subject
-// access request or a transfer of care. It is one unit: one audit entry on
-// the person, counted by the guard as one person read.
+// access request or a transfer of care, narrowed by _type and _since. It is
+// one unit: one audit entry on the person, counted by the guard as one
+// person read.
 func (s *Server) Everything(w http.ResponseWriter, r *http.Request) {
 	p, _, ok := s.begin(w, r, false)
 	if !ok {
 		return
 	}
 	id := r.PathValue("id")
-	found, err := s.care.Compartment(r.Context(), p, id)
+	q := r.URL.Query()
+	ignored, ok := unsupportedParams(w, r, q, "Patient/$everything", everythingParams)
+	if !ok {
+		return
+	}
+	since, err := sinceParam(q)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
+	typeNames, err := typesParam(q)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	var kinds []haven.Kind // every kind
+	wantPerson := true
+	if typeNames != nil {
+		kinds, wantPerson = compartmentKinds(typeNames)
+	}
+	found, err := s.care.Compartment(r.Context(), p, id, kinds...)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	found = slices.DeleteFunc(found, func(f care.Found) bool {
+		return !changedSince(f, since) || !wantPerson && f.Record.Kind() == haven.KindPerson
+	})
 	b, err := s.searchset(found)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	b.Link = []BundleLink{{Relation: "self", URL: s.origin + "/fhir/Patient/" + id + "/$everything"}}
-	writeResource(w, http.StatusOK, b)
+	s.answerSearch(w, b, "Patient/"+id+"/$everything", q, ignored)
+}
+
+// compartmentKinds are the kinds to read from a person's compartment for
+// the types typeNames: the person's own record first whether or not it
+// was asked for (wantPerson), since reading it is what finds and
+// authorises the rest.
+func compartmentKinds(typeNames []string) (kinds []haven.Kind, wantPerson bool) {
+	kinds = []haven.Kind{haven.KindPerson}
+	for _, name := range typeNames {
+		if t := types[name]; t.kind == haven.KindPerson {
+			wantPerson = true
+		} else if t.subject != "" {
+			kinds = append(kinds, t.kind)
+		}
+	}
+	return kinds, wantPerson
+}
+
+// unsupportedParams returns the parameters of q outside supported, sorted,
+// and removes them from q, so that what was ignored is reported, never
+// silent. Under Prefer: handling=strict it refuses them itself (400,
+// naming what what supports) and returns false.
+func unsupportedParams(w http.ResponseWriter, r *http.Request, q url.Values, what string, supported []string) ([]string, bool) {
+	var ignored []string
+	for name := range q {
+		if !slices.Contains(supported, name) {
+			ignored = append(ignored, name)
+		}
+	}
+	slices.Sort(ignored)
+	if len(ignored) > 0 && strings.Contains(r.Header.Get("Prefer"), "handling=strict") {
+		writeOutcome(w, http.StatusBadRequest, "not-supported", "unsupported search parameters: "+strings.Join(ignored, ", ")+"; "+what+" supports: "+strings.Join(supported, ", "))
+		return nil, false
+	}
+	for _, name := range ignored {
+		q.Del(name)
+	}
+	return ignored, true
 }
 
 // searchset renders records as a complete searchset Bundle.

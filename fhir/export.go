@@ -321,13 +321,10 @@ func (s *Server) runExport(ctx context.Context, job *exportJob, p haven.Principa
 }
 
 func (s *Server) export(ctx context.Context, job *exportJob, p haven.Principal, typeNames []string, since time.Time) error {
-	var personKinds, orgKinds []haven.Kind
+	var orgKinds []haven.Kind
 	for _, name := range typeNames {
-		t := types[name]
-		if t.subject == "" {
+		if t := types[name]; t.subject == "" {
 			orgKinds = append(orgKinds, append([]haven.Kind{t.kind}, t.alsoKinds...)...)
-		} else {
-			personKinds = append(personKinds, t.kind)
 		}
 	}
 	write := func(f care.Found) error {
@@ -373,16 +370,12 @@ func (s *Server) export(ctx context.Context, job *exportJob, p haven.Principal, 
 			after = page[len(page)-1].Record.RecordID()
 		}
 	}
-	if len(personKinds) == 0 {
-		return nil
+	kinds, wantPerson := compartmentKinds(typeNames)
+	if !wantPerson && len(kinds) == 1 {
+		return nil // nothing in a person's compartment
 	}
 	// People are listed by id, a page at a time, and each person's
 	// records read as one unit: one audit entry per person.
-	wantPerson := slices.Contains(personKinds, haven.KindPerson)
-	kinds := personKinds
-	if !wantPerson {
-		kinds = append([]haven.Kind{haven.KindPerson}, personKinds...)
-	}
 	after := ""
 	for {
 		people, err := s.care.ListFound(ctx, p, haven.KindPerson, after, care.MaxListResults)

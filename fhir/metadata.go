@@ -47,7 +47,8 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 			"operation": []map[string]string{
 				{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"},
 				{"name": "patient-export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"},
-				{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+				{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+					"documentation": "Supports _type and _since; start, end and _count are not supported (one page), and are reported as any unsupported parameter is: refused under Prefer: handling=strict, otherwise named in an outcome entry."},
 			},
 		}},
 	}
