@@ -470,10 +470,17 @@ func (s *Server) ExportStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if j.err != nil {
+		// The export has ended and polling again will not change that.
+		// Bulk Data reads 429 or a transient issue code at the status URL
+		// as "retry this request", so neither is used here.
 		pr := classify(j.err)
-		if pr.status >= 500 {
-			pr.diagnostics = "the export failed; start a new one"
-		} else {
+		switch {
+		case errors.Is(j.err, care.ErrContained):
+			pr.status, pr.code = http.StatusForbidden, "forbidden"
+			pr.diagnostics = "the export was stopped and will not resume: " + pr.diagnostics
+		case pr.status >= 500:
+			pr.code, pr.diagnostics = "processing", "the export failed; start a new one"
+		default:
 			pr.diagnostics = "the export stopped: " + pr.diagnostics
 		}
 		writeResource(w, pr.status, pr.outcome())

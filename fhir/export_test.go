@@ -1,13 +1,16 @@
 package fhir_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/authtest"
+	"github.com/havencare/haven/guard"
 )
 
 // exportFiles runs an export of query to the end and returns its manifest
@@ -122,4 +125,43 @@ func TestExportRepeatedParameters(t *testing.T) {
 		a.do(t, "GET", "/fhir/$export"+q, tok, "", "Prefer", "respond-async").outcome(t, http.StatusBadRequest)
 	}
 	a.do(t, "GET", "/fhir/$export?_type=Patient,Claim", tok, "", "Prefer", "respond-async").outcome(t, http.StatusBadRequest)
+}
+
+// An export the guard stopped has ended: its status is a refusal (403)
+// that does not read as "poll again", neither 429 nor a transient issue
+// code, which the Bulk Data specification reserves for a status request
+// worth retrying.
+func TestExportStoppedByGuard(t *testing.T) {
+	a := newAPIWith(t, authtest.Options{People: 3, Canaries: -1})
+	ctx := context.Background()
+	p := haven.SystemPrincipal(authtest.North, "test")
+	st, err := a.Care.Settings(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Budgets[haven.RoleAPIClient] = guard.Budget{PerHour: 1, PerDay: 1}
+	if err := a.Care.SetSettings(ctx, p, st); err != nil {
+		t.Fatal(err)
+	}
+	client := a.register(t, authtest.North, "system/Patient.rs")
+	kick := a.do(t, "GET", "/fhir/$export?_type=Patient", a.clientToken(t, client, "system/Patient.rs"), "", "Prefer", "respond-async")
+	if kick.status != http.StatusAccepted {
+		t.Fatalf("kick-off: %d %s", kick.status, kick.raw)
+	}
+	status := strings.TrimPrefix(kick.header.Get("Content-Location"), a.base)
+	for range 200 {
+		// Stopping the export revoked the client's tokens; its key gets
+		// it a new one.
+		r := a.do(t, "GET", status, a.clientToken(t, client, "system/Patient.rs"), "")
+		if r.status == http.StatusAccepted {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		r.outcome(t, http.StatusForbidden)
+		if issues, _ := r.body["issue"].([]any); len(issues) == 0 || issues[0].(map[string]any)["code"] != "forbidden" {
+			t.Errorf("issue %v, want code forbidden", r.body["issue"])
+		}
+		return
+	}
+	t.Fatal("export did not finish")
 }
