@@ -103,7 +103,10 @@ func (im *Importer) reject(source, typ string, err error) {
 	}
 	// The source names the entry; the reason need not.
 	reason := entryPrefix.ReplaceAllString(err.Error(), "")
-	if pr := classify(err); pr.status >= 500 {
+	switch pr := classify(err); {
+	case errors.Is(err, care.ErrDeleted):
+		reason = "it was deleted in Haven, and an import does not bring a deleted record back"
+	case pr.status >= 500:
 		reason = "Haven could not store it: " + err.Error()
 	}
 	im.report.Rejected = append(im.report.Rejected, Rejection{Source: source, Type: typ, Reason: reason})

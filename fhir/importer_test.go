@@ -1,0 +1,90 @@
+package fhir_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/havencare/haven"
+	"github.com/havencare/haven/auth/authtest"
+	"github.com/havencare/haven/fhir"
+)
+
+const importedPatientID = "0b7d3b1e-1f2a-4c3d-8e4f-5a6b7c8d9e01"
+
+// importBundle is a transaction Bundle of one Patient (urn:uuid fullUrl
+// importedPatientID, with the NHS number nhs unless it is empty) and a
+// Condition about them for each fullUrl in conds.
+func importBundle(nhs string, conds ...string) []byte {
+	var b strings.Builder
+	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:` + importedPatientID + `","resource":{"resourceType":"Patient",`)
+	if nhs != "" {
+		b.WriteString(`"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + nhs + `"}],`)
+	}
+	b.WriteString(`"name":[{"use":"official","family":"Importer","given":["Zed"]}],"gender":"male","birthDate":"1940-01-02"},"request":{"method":"POST","url":"Patient"}}`)
+	for _, c := range conds {
+		b.WriteString(`,{"fullUrl":"` + c + `","resource":` + sprintf(condition, "X") + `,"request":{"method":"POST","url":"Condition"}}`)
+	}
+	b.WriteString(`]}`)
+	return []byte(strings.ReplaceAll(b.String(), `"Patient/X"`, `"urn:uuid:`+importedPatientID+`"`))
+}
+
+func testImporter(a *api) *fhir.Importer {
+	return fhir.NewImporter(a.Care, haven.SystemPrincipal(authtest.North, "test import"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// onBothStores runs test on SQLite and, when HAVEN_TEST_POSTGRES_URL is
+// set, on PostgreSQL.
+func onBothStores(t *testing.T, test func(t *testing.T, a *api)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, newAPIWith(t, authtest.Options{People: 1})) })
+	t.Run("postgres", func(t *testing.T) { test(t, newAPIWith(t, authtest.Options{People: 1, Postgres: true})) })
+}
+
+// A record deleted in Haven is not brought back by importing its source
+// again, and the rest of the Bundle is still kept.
+func TestImportAfterDelete(t *testing.T) {
+	onBothStores(t, func(t *testing.T, a *api) {
+		ctx := context.Background()
+		c1 := "urn:uuid:1c1c1c1c-0000-4000-8000-000000000001"
+		c2 := "urn:uuid:1c1c1c1c-0000-4000-8000-000000000002"
+		body := importBundle(fhir.SyntheticNHSNumber("deleted"), c1, c2)
+		im := testImporter(a)
+		if _, err := im.Bundle(ctx, "first", body); err != nil {
+			t.Fatal(err)
+		}
+		if r := im.Report(); r.Created != 3 {
+			t.Fatalf("first import: %+v", r)
+		}
+		tok := a.token(t, authtest.North, "system/*.cruds")
+		deleted := strings.TrimPrefix(c1, "urn:uuid:")
+		if d := a.do(t, "DELETE", "/fhir/Condition/"+deleted, tok, ""); d.status != 204 {
+			t.Fatalf("delete: %d %s", d.status, d.raw)
+		}
+		// The patient changed in the source: the change is kept although
+		// the Bundle also holds the deleted Condition.
+		changed := []byte(strings.Replace(string(body), `"Importer"`, `"Importer-Smith"`, 1))
+		again := testImporter(a)
+		if _, err := again.Bundle(ctx, "again", changed); err != nil {
+			t.Fatal(err)
+		}
+		r := again.Report()
+		if r.Updated != 1 || r.Unchanged != 1 || r.Created != 0 || len(r.Rejected) != 1 {
+			t.Fatalf("re-import: created %d updated %d unchanged %d rejected %+v; want the patient updated, one Condition unchanged, the deleted one rejected",
+				r.Created, r.Updated, r.Unchanged, r.Rejected)
+		}
+		if rj := r.Rejected[0]; rj.Type != "Condition" || rj.Source != "again entry 1" || !strings.Contains(rj.Reason, "deleted") {
+			t.Errorf("rejected %+v; want the deleted Condition (entry 1), saying it was deleted", rj)
+		}
+		if g := a.do(t, "GET", "/fhir/Condition/"+deleted, tok, ""); g.status != 404 {
+			t.Errorf("the deleted Condition after the re-import: %d %s", g.status, g.raw)
+		}
+		if g := a.do(t, "GET", "/fhir/Patient/"+importedPatientID, tok, ""); !strings.Contains(g.raw, "Importer-Smith") {
+			t.Errorf("the patient's change was not kept: %d %s", g.status, g.raw)
+		}
+	})
+}
+
+var _ = fmt.Sprint
