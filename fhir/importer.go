@@ -96,22 +96,34 @@ func (im *Importer) count(typ string) *TypeCount {
 }
 
 func (im *Importer) reject(source, typ string, err error) {
+	im.rejectFor(source, typ, reasonOf(err))
+}
+
+func (im *Importer) rejectFor(source, typ, reason string) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	if typ == "" {
 		typ = "(unknown)"
 	}
-	// The source names the entry; the reason need not.
-	reason := entryPrefix.ReplaceAllString(err.Error(), "")
-	switch pr := classify(err); {
-	case errors.Is(err, care.ErrDeleted):
-		reason = "it was deleted in Haven, and an import does not bring a deleted record back"
-	case pr.status >= 500:
-		reason = "Haven could not store it: " + err.Error()
-	}
 	im.report.Rejected = append(im.report.Rejected, Rejection{Source: source, Type: typ, Reason: reason})
 	im.count(typ).Rejected++
 }
+
+// reasonOf is why an entry was rejected, as the report says it.
+func reasonOf(err error) string {
+	switch pr := classify(err); {
+	case errors.Is(err, care.ErrDeleted):
+		return "it was deleted in Haven, and an import does not bring a deleted record back"
+	case pr.status >= 500:
+		return "Haven could not store it: " + err.Error()
+	}
+	// The source names the entry; the reason need not.
+	return entryPrefix.ReplaceAllString(err.Error(), "")
+}
+
+// patientRefused is why an entry about a refused patient is left out: it
+// is not kept without them.
+func patientRefused(err error) string { return "its patient was refused: " + reasonOf(err) }
 
 // Bundle imports one Bundle. Its entries are written as one unit; an entry
 // Haven refuses (a type it does not keep, an invalid resource, one that
@@ -149,19 +161,36 @@ func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int
 	if err != nil {
 		return len(entries), err
 	}
-	im.apply(ctx, source, plan)
+	im.apply(ctx, source+" entry", plan)
 	return len(entries), nil
 }
 
 // apply writes a plan's accepted entries as one unit, leaving out (and
 // reporting) any entry the record service refuses, and what depends on it.
 func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
+	label := func(e *entry) string { return fmt.Sprintf("%s %d", source, e.index) }
+	// What is about a refused patient goes with them, before the unit is
+	// tried: each entry left in that fails costs a whole attempt, and every
+	// attempt audits every op.
+	refused := map[string]error{} // person id → why
 	for _, e := range plan {
 		if e.err != nil {
-			im.reject(fmt.Sprintf("%s entry %d", source, e.index), typeName(e), e.err)
+			im.reject(label(e), typeName(e), e.err)
+			if e.t != nil && e.t.kind == haven.KindPerson && e.id != "" {
+				refused[e.id] = e.err
+			}
 		}
 	}
-	live := order(slices.DeleteFunc(slices.Clone(plan), func(e *entry) bool { return e.err != nil || e.rec == nil }))
+	live := order(slices.DeleteFunc(slices.Clone(plan), func(e *entry) bool {
+		if e.err != nil || e.rec == nil {
+			return true
+		}
+		if why, ok := refused[e.rec.Subject()]; ok && e.t.kind != haven.KindPerson {
+			im.rejectFor(label(e), e.t.name, patientRefused(why))
+			return true
+		}
+		return false
+	}))
 	for len(live) > 0 {
 		ops := make([]care.Op, len(live))
 		for i, e := range live {
@@ -171,13 +200,12 @@ func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 		var oe *care.OpError
 		if errors.As(err, &oe) {
 			bad := live[oe.Index]
-			im.reject(fmt.Sprintf("%s entry %d", source, bad.index), bad.t.name, oe.Err)
+			im.reject(label(bad), bad.t.name, oe.Err)
 			live = slices.Delete(live, oe.Index, oe.Index+1)
-			// What is about a refused patient goes with them.
 			if bad.t.kind == haven.KindPerson {
 				live = slices.DeleteFunc(live, func(e *entry) bool {
 					if e.rec.Subject() == bad.id {
-						im.reject(fmt.Sprintf("%s entry %d", source, e.index), e.t.name, fmt.Errorf("its patient (entry %d) was refused", bad.index))
+						im.rejectFor(label(e), e.t.name, patientRefused(oe.Err))
 						return true
 					}
 					return false
@@ -187,7 +215,7 @@ func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 		}
 		if err != nil {
 			for _, e := range live {
-				im.reject(fmt.Sprintf("%s entry %d", source, e.index), e.t.name, err)
+				im.reject(label(e), e.t.name, err)
 			}
 			return
 		}

@@ -87,4 +87,39 @@ func TestImportAfterDelete(t *testing.T) {
 	})
 }
 
-var _ = fmt.Sprint
+// A patient refused while planning (no NHS number) takes what is about
+// them along before anything is written: one unit, not one attempt per
+// dependant, each auditing every op left.
+func TestImportRefusedPatientTakesDependants(t *testing.T) {
+	a := newAPI(t)
+	var conds []string
+	for i := range 40 {
+		conds = append(conds, fmt.Sprintf("urn:uuid:2d2d2d2d-0000-4000-8000-%012d", i))
+	}
+	auditSize := func() (n int) {
+		t.Helper()
+		if err := a.DB.SQL().QueryRow(`SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, authtest.North).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := auditSize()
+	im := testImporter(a)
+	if _, err := im.Bundle(context.Background(), "no-nhs", importBundle("", conds...)); err != nil {
+		t.Fatal(err)
+	}
+	r := im.Report()
+	if len(r.Rejected) != 41 || r.ByType["Patient"].Rejected != 1 || r.ByType["Condition"].Rejected != 40 {
+		t.Fatalf("rejected %d: %+v", len(r.Rejected), r.ByType)
+	}
+	patient := r.Rejected[0].Reason
+	for _, rj := range r.Rejected[1:] {
+		if rj.Reason != "its patient was refused: "+patient {
+			t.Errorf("%s: %q; want its patient's refusal (%q)", rj.Source, rj.Reason, patient)
+			break
+		}
+	}
+	if n := auditSize() - before; n != 0 {
+		t.Errorf("%d audit entries for an import that tried to write nothing", n)
+	}
+}
