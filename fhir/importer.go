@@ -9,6 +9,7 @@ package fhir
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -65,7 +66,7 @@ type Rejection struct {
 	Reason string
 }
 
-var entryPrefix = regexp.MustCompile(`^Bundle\.entry\[\d+\](: |\.)`)
+var entryPrefix = regexp.MustCompile(`Bundle\.entry\[\d+\](: |\.)`)
 
 // NewImporter returns an importer writing as p through the record service.
 func NewImporter(c *care.Service, p haven.Principal, log *slog.Logger) *Importer {
@@ -251,12 +252,14 @@ func typeName(e *entry) string {
 const ndjsonBatch = 200
 
 // NDJSON imports newline-delimited resources, as a Bulk Data export
-// writes them: each keeps its id, and references are to Type/id.
+// writes them: each keeps its id, and references are to Type/id. A line
+// Haven cannot read (not JSON, or longer than a resource may be) is left
+// out and reported, and the rest of the file is still imported.
 func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, progress func(int)) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxBody)
-	line, first := 0, 1
+	br := bufio.NewReaderSize(r, 64<<10)
+	line := 0
 	var entries []any
+	var lines []int // the line each entry is on
 	run := func() error {
 		if len(entries) == 0 {
 			return nil
@@ -269,22 +272,39 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 			return err
 		}
 		for _, e := range plan {
-			e.index += first
+			e.index = lines[e.index]
 		}
 		im.apply(ctx, source+" line", plan)
 		if progress != nil {
 			progress(len(entries))
 		}
-		entries, first = nil, line+1
+		entries, lines = nil, nil
 		return nil
 	}
-	for sc.Scan() {
+	for {
+		text, tooLong, err := readLine(br, maxBody)
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("%s line %d: %w", source, line+1, err)
+		}
+		if len(text) == 0 && !tooLong && err == io.EOF {
+			break
+		}
 		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
+		if line == 1 {
+			// A byte order mark, as some tools write one: not part of
+			// the JSON.
+			text = bytes.TrimPrefix(text, []byte("\ufeff"))
+		}
+		text = bytes.TrimSpace(text)
+		if len(text) == 0 && !tooLong {
 			continue
 		}
-		res, err := decodeObject([]byte(text), "resource")
+		var res object
+		if tooLong {
+			err = haven.Invalid("resource", "is longer than the %d MiB a resource may be", maxBody>>20)
+		} else {
+			res, err = decodeObject(text, "resource")
+		}
 		if err != nil {
 			im.mu.Lock()
 			im.report.Resources++
@@ -303,17 +323,32 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		if uuidPattern.MatchString(id) {
 			e["fullUrl"] = "urn:uuid:" + id
 		}
-		entries = append(entries, e)
+		entries, lines = append(entries, e), append(lines, line)
 		if len(entries) == ndjsonBatch {
 			if err := run(); err != nil {
 				return err
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s line %d: %w", source, line+1, err)
-	}
 	return run()
+}
+
+// readLine reads one line of r, holding at most limit bytes of it: of a
+// longer line, it reads past the rest and reports it too long. err is
+// io.EOF at the end of the input, with the last line if it had no end.
+func readLine(r *bufio.Reader, limit int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if !tooLong && len(line)+len(chunk) > limit {
+			line, tooLong = nil, true
+		}
+		if !tooLong {
+			line = append(line, chunk...)
+		}
+		if err != bufio.ErrBufferFull {
+			return line, tooLong, err
+		}
+	}
 }
 
 // addSyntheticNHSNumber gives a Patient without an NHS number one from the

@@ -123,3 +123,68 @@ func TestImportRefusedPatientTakesDependants(t *testing.T) {
 		t.Errorf("%d audit entries for an import that tried to write nothing", n)
 	}
 }
+
+// ndjsonLine is resource on one line, with the id given.
+func ndjsonLine(resource, id string) string {
+	typ := resource[strings.Index(resource, `"resourceType":"`)+len(`"resourceType":"`):]
+	typ = typ[:strings.Index(typ, `"`)]
+	withID := strings.Replace(resource, `{"resourceType":"`+typ+`",`, `{"resourceType":"`+typ+`","id":"`+id+`",`, 1)
+	return strings.ReplaceAll(withID, "\n", "")
+}
+
+// importedPatient is a Patient with the NHS number nhs, on one line.
+func importedPatient(id, nhs, family string) string {
+	return `{"resourceType":"Patient","id":"` + id + `","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + nhs +
+		`"}],"name":[{"family":"` + family + `","given":["Test"]}],"gender":"female","birthDate":"1950-01-01"}`
+}
+
+// An NDJSON line longer than a resource may be is left out alone: the
+// lines before and after it are written.
+func TestNDJSONOverlongLine(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	pid := "3e3e3e3e-0000-4000-8000-000000000001"
+	big := strings.Replace(sprintf(condition, pid), `"onsetDateTime"`, `"note":[{"text":"`+strings.Repeat("x", 1<<20)+`"}],"onsetDateTime"`, 1)
+	in := strings.Join([]string{
+		importedPatient(pid, fhir.SyntheticNHSNumber("overlong"), "Huge"),
+		ndjsonLine(sprintf(condition, pid), "3e3e3e3e-0000-4000-8000-000000000002"),
+		ndjsonLine(big, "3e3e3e3e-0000-4000-8000-000000000003"),
+		ndjsonLine(sprintf(condition, pid), "3e3e3e3e-0000-4000-8000-000000000004"),
+	}, "\n")
+	im := testImporter(a)
+	if err := im.NDJSON(ctx, "huge.ndjson", strings.NewReader(in), nil); err != nil {
+		t.Fatal(err)
+	}
+	r := im.Report()
+	if r.Resources != 4 || r.Created != 3 || len(r.Rejected) != 1 {
+		t.Fatalf("read %d, created %d, rejected %+v; want 4 read, the over-long line rejected and the other 3 created", r.Resources, r.Created, r.Rejected)
+	}
+	if rj := r.Rejected[0]; rj.Source != "huge.ndjson line 3" || !strings.Contains(rj.Reason, "longer than") {
+		t.Errorf("rejected %+v; want line 3, as too long", rj)
+	}
+}
+
+// A byte order mark before the first line is not part of it, and each
+// entry is reported on the line it is on, blank lines counted.
+func TestNDJSONByteOrderMarkAndLineNumbers(t *testing.T) {
+	a := newAPI(t)
+	pid := "4f4f4f4f-0000-4000-8000-000000000001"
+	bad := ndjsonLine(strings.Replace(sprintf(condition, pid), `"2019-05-01"`, `"yesterday"`, 1), "4f4f4f4f-0000-4000-8000-000000000002")
+	in := "\ufeff" + importedPatient(pid, fhir.SyntheticNHSNumber("bom"), "Bom") + "\r\n\r\n\r\n" + bad + "\r\n"
+	im := testImporter(a)
+	if err := im.NDJSON(context.Background(), "bom.ndjson", strings.NewReader(in), nil); err != nil {
+		t.Fatal(err)
+	}
+	r := im.Report()
+	if r.ByType["Patient"] == nil || r.ByType["Patient"].Created != 1 {
+		t.Errorf("the Patient on line 1 was not kept: %+v", r.Rejected)
+	}
+	if len(r.Rejected) != 1 || r.Rejected[0].Source != "bom.ndjson line 4" || r.Rejected[0].Type != "Condition" {
+		t.Fatalf("rejected %+v; want the Condition on bom.ndjson line 4", r.Rejected)
+	}
+	// The source says where it is: the reason need not, least of all as
+	// an entry of a Bundle there is none of.
+	if reason := r.Rejected[0].Reason; !strings.HasPrefix(reason, "invalid Condition.onsetDateTime: ") {
+		t.Errorf("reason %q", reason)
+	}
+}
