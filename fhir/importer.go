@@ -3,7 +3,8 @@ package fhir
 // Import: FHIR Bundles (transaction, batch or collection) and NDJSON into
 // one care organisation, through the same record service, policy and
 // audit log as the API. Ids are kept where the source gives UUIDs, and
-// patients are matched on their NHS number, so that importing the same
+// derived from the source's other ids (importID), and patients are matched
+// on their NHS number, so that importing the same
 // files again finds what it wrote: nothing is copied twice and unchanged
 // records get no new version.
 
@@ -19,7 +20,6 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/havencare/haven"
@@ -42,6 +42,15 @@ type Importer struct {
 	// given holds the synthetic NHS numbers this import has given or
 	// found taken, and to whom (see addSyntheticNHSNumber).
 	given map[string]string
+	// kept holds the Type/id each resource this import was given is kept
+	// under, by the source's Type/id: NDJSON refers to Type/id, across
+	// lines and files, and a resource may be kept under another id (a
+	// patient matched on their NHS number keeps the id they have).
+	kept map[string]string
+	// refused holds why each person this import refused was refused, by
+	// the id they would have been kept under: what is about them goes
+	// with them.
+	refused map[string]error
 }
 
 // ImportReport is what an import did.
@@ -70,7 +79,8 @@ var entryPrefix = regexp.MustCompile(`Bundle\.entry\[\d+\](: |\.)`)
 
 // NewImporter returns an importer writing as p through the record service.
 func NewImporter(c *care.Service, p haven.Principal, log *slog.Logger) *Importer {
-	return &Importer{s: &Server{care: c, log: log}, p: p, report: ImportReport{ByType: map[string]*TypeCount{}}}
+	return &Importer{s: &Server{care: c, log: log}, p: p, report: ImportReport{ByType: map[string]*TypeCount{}},
+		given: map[string]string{}, kept: map[string]string{}, refused: map[string]error{}}
 }
 
 // Report returns the totals so far.
@@ -122,6 +132,28 @@ func reasonOf(err error) string {
 	return entryPrefix.ReplaceAllString(err.Error(), "")
 }
 
+// keptAs finds where the import kept what its source calls ref (Type/id).
+func (im *Importer) keptAs(ref string) (string, bool) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	to, ok := im.kept[ref]
+	return to, ok
+}
+
+// whyRefused says why the person kept as id was refused, if they were.
+func (im *Importer) whyRefused(id string) (error, bool) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	why, ok := im.refused[id]
+	return why, ok
+}
+
+func (im *Importer) refusePerson(id string, why error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.refused[id] = why
+}
+
 // patientRefused is why an entry about a refused patient is left out: it
 // is not kept without them.
 func patientRefused(err error) string { return "its patient was refused: " + reasonOf(err) }
@@ -158,7 +190,7 @@ func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int
 			}
 		}
 	}
-	plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true})
+	plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true, kept: im.keptAs})
 	if err != nil {
 		return len(entries), err
 	}
@@ -170,15 +202,21 @@ func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int
 // reporting) any entry the record service refuses, and what depends on it.
 func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 	label := func(e *entry) string { return fmt.Sprintf("%s %d", source, e.index) }
+	im.mu.Lock()
+	for _, e := range plan {
+		if sourceID, _ := e.res["id"].(string); e.t != nil && e.method == "POST" && e.id != "" && sourceID != "" {
+			im.kept[e.t.name+"/"+sourceID] = e.t.name + "/" + e.id
+		}
+	}
+	im.mu.Unlock()
 	// What is about a refused patient goes with them, before the unit is
 	// tried: each entry left in that fails costs a whole attempt, and every
 	// attempt audits every op.
-	refused := map[string]error{} // person id → why
 	for _, e := range plan {
 		if e.err != nil {
 			im.reject(label(e), typeName(e), e.err)
 			if e.t != nil && e.t.kind == haven.KindPerson && e.id != "" {
-				refused[e.id] = e.err
+				im.refusePerson(e.id, e.err)
 			}
 		}
 	}
@@ -186,7 +224,7 @@ func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 		if e.err != nil || e.rec == nil {
 			return true
 		}
-		if why, ok := refused[e.rec.Subject()]; ok && e.t.kind != haven.KindPerson {
+		if why, ok := im.whyRefused(e.rec.Subject()); ok && e.t.kind != haven.KindPerson {
 			im.rejectFor(label(e), e.t.name, patientRefused(why))
 			return true
 		}
@@ -204,6 +242,7 @@ func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 			im.reject(label(bad), bad.t.name, oe.Err)
 			live = slices.Delete(live, oe.Index, oe.Index+1)
 			if bad.t.kind == haven.KindPerson {
+				im.refusePerson(bad.id, oe.Err)
 				live = slices.DeleteFunc(live, func(e *entry) bool {
 					if e.rec.Subject() == bad.id {
 						im.rejectFor(label(e), e.t.name, patientRefused(oe.Err))
@@ -222,6 +261,9 @@ func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 		}
 		im.mu.Lock()
 		for i, a := range applied {
+			if live[i].t.kind == haven.KindPerson {
+				delete(im.refused, live[i].id) // refused elsewhere, kept here
+			}
 			c := im.count(live[i].t.name)
 			switch {
 			case a.Unchanged:
@@ -267,7 +309,7 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		im.mu.Lock()
 		im.report.Resources += len(entries)
 		im.mu.Unlock()
-		plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true})
+		plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true, kept: im.keptAs})
 		if err != nil {
 			return err
 		}
@@ -315,7 +357,8 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		rt, _ := res["resourceType"].(string)
 		id, _ := res["id"].(string)
 		if im.SyntheticNHSNumbers && rt == "Patient" {
-			if err := im.addSyntheticNHSNumber(ctx, res, id); err != nil {
+			// The seed is the id: NDJSON has no fullUrl.
+			if err := im.addSyntheticNHSNumber(ctx, res, ""); err != nil {
 				return err
 			}
 		}
@@ -352,58 +395,48 @@ func readLine(r *bufio.Reader, limit int) (line []byte, tooLong bool, err error)
 }
 
 // addSyntheticNHSNumber gives a Patient without an NHS number one from the
-// test range, derived from seed (the entry's fullUrl, or the resource id).
+// test range, derived from the entry's fullUrl, or else the resource id.
 //
 // The range holds about 909,000 valid numbers, so among 1,000 people two
 // seeds derive the same one about half the time, and an import matches
 // patients on their NHS number: the second would be filed as the first.
 // So a number goes to one person only. A number the tenant already gives
 // to another person is passed over, and so is one this import has given
-// to another seed; the seed then takes the next number derived from it.
-// Because the tenant is asked, a second import gives each kept patient the
-// number it was given the first time, whichever of a pair comes first.
-func (im *Importer) addSyntheticNHSNumber(ctx context.Context, res object, seed string) error {
-	for _, ident := range identifiers(res) {
-		if strings.HasPrefix(ident, NHSNumberSystem+"|") {
-			return nil
-		}
+// to another patient; the patient then takes the next number derived from
+// the seed. People are told apart by the id each is kept under with the
+// number (importID), which a second import gives them again: so it gives
+// each kept patient the number it was given the first time, whichever of a
+// pair comes first.
+func (im *Importer) addSyntheticNHSNumber(ctx context.Context, res object, fullURL string) error {
+	if nhsIdentifier(res) != "" {
+		return nil
+	}
+	sourceID, _ := res["id"].(string)
+	seed := fullURL
+	if seed == "" {
+		seed = sourceID
 	}
 	if seed == "" {
-		seed, _ = res["id"].(string)
-	}
-	// The person id this patient is kept under, when the import keeps
-	// it (a urn:uuid); owners are compared by it.
-	kept := ""
-	if u := strings.TrimPrefix(seed, "urn:uuid:"); uuidPattern.MatchString(u) {
-		kept = strings.ToLower(u)
-	}
-	owner := kept
-	if owner == "" {
-		owner = "seed:" + seed
-		if seed == "" {
-			// No id at all: nothing to stay stable for, and no other
-			// patient may share its number.
-			owner = "seed:" + care.NewID()
-			seed = owner
-		}
+		// Nothing to stay stable for: a seed of its own, whose numbers
+		// no other patient's share.
+		seed = care.NewID()
 	}
 	number := ""
 	for nth := 0; number == ""; nth++ {
 		candidate := syntheticNHSNumber(seed, nth)
+		owner := importID("Patient", fullURL, sourceID, NHSNumberSystem+"|"+candidate)
 		if !im.mayGive(candidate, owner) {
 			continue
 		}
-		if kept != "" {
-			holders, err := im.s.care.Search(ctx, im.p, care.Query{NHSNumber: candidate, Limit: 2})
-			if err != nil {
-				return fmt.Errorf("synthetic NHS number: %w", err)
-			}
-			if len(holders) > 0 && (len(holders) > 1 || holders[0].ID != kept) {
-				im.mu.Lock()
-				im.given[candidate] = holders[0].ID
-				im.mu.Unlock()
-				continue
-			}
+		holders, err := im.s.care.Search(ctx, im.p, care.Query{NHSNumber: candidate, Limit: 2})
+		if err != nil {
+			return fmt.Errorf("synthetic NHS number: %w", err)
+		}
+		if len(holders) > 0 && (len(holders) > 1 || holders[0].ID != owner) {
+			im.mu.Lock()
+			im.given[candidate] = holders[0].ID
+			im.mu.Unlock()
+			continue
 		}
 		im.mu.Lock()
 		if prev, taken := im.given[candidate]; !taken || prev == owner {
@@ -423,9 +456,6 @@ func (im *Importer) addSyntheticNHSNumber(ctx context.Context, res object, seed 
 func (im *Importer) mayGive(number, owner string) bool {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	if im.given == nil {
-		im.given = map[string]string{}
-	}
 	prev, taken := im.given[number]
 	return !taken || prev == owner
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/authtest"
+	"github.com/havencare/haven/care"
 	"github.com/havencare/haven/fhir"
 )
 
@@ -186,5 +187,215 @@ func TestNDJSONByteOrderMarkAndLineNumbers(t *testing.T) {
 	// an entry of a Bundle there is none of.
 	if reason := r.Rejected[0].Reason; !strings.HasPrefix(reason, "invalid Condition.onsetDateTime: ") {
 		t.Errorf("reason %q", reason)
+	}
+}
+
+// NDJSON refers to the source's Type/id. A patient matched on their NHS
+// number keeps the id they have in Haven, and what is about them, in a
+// later file, follows them there.
+func TestNDJSONReferencesFollowMatchedPatient(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	tok := a.token(t, authtest.North, "system/*.cruds")
+	created := a.do(t, "POST", "/fhir/Patient", tok, newPatient)
+	if created.status != 201 {
+		t.Fatalf("create: %d %s", created.status, created.raw)
+	}
+	person := created.body["id"].(string)
+	pid := "5a5a5a5a-0000-4000-8000-000000000001"
+	im := testImporter(a)
+	if err := im.NDJSON(ctx, "Patient.ndjson", strings.NewReader(ndjsonLine(newPatient, pid)+"\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := im.NDJSON(ctx, "Condition.ndjson", strings.NewReader(ndjsonLine(sprintf(condition, pid), "5a5a5a5a-0000-4000-8000-000000000002")+"\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := im.Report(); len(r.Rejected) != 0 || r.Unchanged+r.Updated != 1 || r.Created != 1 {
+		t.Fatalf("created %d updated %d unchanged %d rejected %+v; want the patient matched and the Condition created", r.Created, r.Updated, r.Unchanged, r.Rejected)
+	}
+	got := a.do(t, "GET", "/fhir/Condition?patient="+person, tok, "")
+	if !strings.Contains(got.raw, "5a5a5a5a-0000-4000-8000-000000000002") {
+		t.Errorf("the Condition is not the matched patient's: %s", got.raw)
+	}
+}
+
+// Ids that are not UUIDs, as many servers give ("123"): references to
+// them reach what they name, and a second import finds what the first
+// wrote.
+func TestNDJSONIdsNotUUIDs(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	patient := importedPatient("123", fhir.SyntheticNHSNumber("not-uuid"), "Hapi") + "\n"
+	cond := ndjsonLine(sprintf(condition, "123"), "456") + "\n"
+	for i := range 2 {
+		im := testImporter(a)
+		if err := im.NDJSON(ctx, "Patient.ndjson", strings.NewReader(patient), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := im.NDJSON(ctx, "Condition.ndjson", strings.NewReader(cond), nil); err != nil {
+			t.Fatal(err)
+		}
+		r := im.Report()
+		if len(r.Rejected) != 0 {
+			t.Fatalf("import %d rejected %+v", i+1, r.Rejected)
+		}
+		if i == 1 && (r.Created != 0 || r.Unchanged != 2) {
+			t.Errorf("second import: created %d updated %d unchanged %d; want both found unchanged", r.Created, r.Updated, r.Unchanged)
+		}
+	}
+}
+
+// A Bundle whose full URLs are not urn:uuid, imported twice: the second
+// import finds what the first wrote.
+func TestImportAgainWithoutUUIDs(t *testing.T) {
+	a := newAPI(t)
+	body := []byte(strings.NewReplacer("urn:uuid:"+importedPatientID, "http://example.org/fhir/Patient/p1",
+		`"transaction"`, `"collection"`).Replace(string(importBundle(fhir.SyntheticNHSNumber("again"), "http://example.org/fhir/Condition/c1"))))
+	for i := range 2 {
+		im := testImporter(a)
+		if _, err := im.Bundle(context.Background(), "again", body); err != nil {
+			t.Fatal(err)
+		}
+		r := im.Report()
+		want := [3]int{2, 0, 0} // created, updated, unchanged
+		if i == 1 {
+			want = [3]int{0, 0, 2}
+		}
+		if got := [3]int{r.Created, r.Updated, r.Unchanged}; got != want || len(r.Rejected) != 0 {
+			t.Errorf("import %d: created, updated, unchanged %v, rejected %+v; want %v", i+1, got, r.Rejected, want)
+		}
+	}
+}
+
+// Two sources may both have a Patient/1: they are two people, not one
+// filed over the other, and what is about each stays theirs.
+func TestNDJSONSameIdsFromTwoSources(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	for i, nhs := range []string{fhir.SyntheticNHSNumber("source-a"), fhir.SyntheticNHSNumber("source-b")} {
+		im := testImporter(a)
+		if err := im.NDJSON(ctx, "Patient.ndjson", strings.NewReader(importedPatient("1", nhs, fmt.Sprint("Source", i))+"\n"), nil); err != nil {
+			t.Fatal(err)
+		}
+		if r := im.Report(); r.Created != 1 {
+			t.Errorf("source %d: created %d updated %d unchanged %d rejected %+v; want a person created", i, r.Created, r.Updated, r.Unchanged, r.Rejected)
+		}
+	}
+}
+
+// --synthetic-nhs-numbers, with ids that are not UUIDs: two patients
+// whose ids derive the same number, imported one at a time, are two
+// people; and importing them again gives each the number they had.
+func TestSyntheticNHSNumbersNotUUIDs(t *testing.T) {
+	seen := map[string]string{}
+	var x, y string
+	for i := 0; x == ""; i++ {
+		id := fmt.Sprintf("pat-%d", i)
+		n := fhir.SyntheticNHSNumber(id)
+		if o, ok := seen[n]; ok {
+			x, y = o, id
+		}
+		seen[n] = id
+	}
+	a := newAPI(t)
+	p := haven.SystemPrincipal(authtest.North, "test")
+	run := func(id, family string) fhir.ImportReport {
+		t.Helper()
+		im := testImporter(a)
+		im.SyntheticNHSNumbers = true
+		line := `{"resourceType":"Patient","id":"` + id + `","name":[{"family":"` + family + `","given":["T"]}],"gender":"female","birthDate":"1950-02-03"}` + "\n"
+		if err := im.NDJSON(context.Background(), "Patient.ndjson", strings.NewReader(line), nil); err != nil {
+			t.Fatal(err)
+		}
+		return im.Report()
+	}
+	numbers := func() map[string]string {
+		t.Helper()
+		people, err := a.Care.Search(context.Background(), p, care.Query{Given: "T", BirthDate: "1950-02-03", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, person := range people {
+			out[person.Family] = person.NHSNumber
+		}
+		return out
+	}
+	if r := run(x, "Firstperson"); r.Created != 1 {
+		t.Fatalf("first: %+v", r)
+	}
+	if r := run(y, "Secondperson"); r.Created != 1 {
+		t.Fatalf("second: created %d updated %d: a different patient was filed as an existing person", r.Created, r.Updated)
+	}
+	first := numbers()
+	if first["Firstperson"] == "" || first["Firstperson"] == first["Secondperson"] {
+		t.Fatalf("numbers %v", first)
+	}
+	if r := run(y, "Secondperson"); r.Unchanged != 1 {
+		t.Errorf("again, the other way round: %+v", r)
+	}
+	if r := run(x, "Firstperson"); r.Unchanged != 1 {
+		t.Errorf("again: %+v", r)
+	}
+}
+
+// TestSyntheticNHSNumbersNeverShared: two patients whose seeds derive the
+// same test-range number get different numbers in one import, the first
+// its own; seen again, each keeps the number it was given; and a patient
+// who has an NHS number keeps it and takes no other.
+func TestSyntheticNHSNumbersNeverShared(t *testing.T) {
+	first := map[string]string{}
+	var x, y string
+	for i := 0; x == ""; i++ {
+		seed := fmt.Sprintf("urn:uuid:synthetic-%d", i)
+		n := fhir.SyntheticNHSNumber(seed)
+		if other, ok := first[n]; ok {
+			x, y = other, seed
+		}
+		first[n] = seed
+	}
+	bundle := func(fullURL, family, identifier string) []byte {
+		return []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"` + fullURL + `",
+			"resource":{"resourceType":"Patient",` + identifier + `"name":[{"family":"` + family + `","given":["Test"]}],
+			"gender":"female","birthDate":"1950-02-03"}}]}`)
+	}
+	a := newAPI(t)
+	tok := a.token(t, authtest.North, "system/Patient.rs")
+	numberOf := func(family string) []any {
+		t.Helper()
+		r := a.do(t, "GET", "/fhir/Patient?family="+family, tok, "")
+		var idents []any
+		for _, e := range r.body["entry"].([]any) {
+			idents = append(idents, e.(map[string]any)["resource"].(map[string]any)["identifier"].([]any)...)
+		}
+		return idents
+	}
+	im := testImporter(a)
+	im.SyntheticNHSNumbers = true
+	for range 2 {
+		for _, u := range []string{x, y} {
+			if _, err := im.Bundle(context.Background(), u, bundle(u, map[string]string{x: "Firstcomer", y: "Secondcomer"}[u], "")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if r := im.Report(); r.Created != 2 || r.Unchanged != 2 || len(r.Rejected) != 0 {
+		t.Fatalf("created %d updated %d unchanged %d rejected %+v; want two people, found again unchanged", r.Created, r.Updated, r.Unchanged, r.Rejected)
+	}
+	nx, ny := numberOf("Firstcomer"), numberOf("Secondcomer")
+	if len(nx) != 1 || len(ny) != 1 {
+		t.Fatalf("identifiers %v and %v", nx, ny)
+	}
+	vx, vy := nx[0].(map[string]any)["value"], ny[0].(map[string]any)["value"]
+	if vx != fhir.SyntheticNHSNumber(x) || vx == vy {
+		t.Errorf("given %v and %v; want %s, its own, and another", vx, vy, fhir.SyntheticNHSNumber(x))
+	}
+
+	real := `"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],`
+	if _, err := im.Bundle(context.Background(), "real", bundle("urn:uuid:"+importedPatientID, "Realnumber", real)); err != nil {
+		t.Fatal(err)
+	}
+	if ids := numberOf("Realnumber"); len(ids) != 1 || ids[0].(map[string]any)["value"] != "9434765919" {
+		t.Errorf("a patient with an NHS number now has identifiers %v", ids)
 	}
 }
