@@ -399,3 +399,27 @@ func TestSyntheticNHSNumbersNeverShared(t *testing.T) {
 		t.Errorf("a patient with an NHS number now has identifiers %v", ids)
 	}
 }
+
+// What is about a patient refused in an earlier NDJSON file goes with them.
+func TestNDJSONRefusedPatientAcrossFiles(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	im := testImporter(a)
+	noNumber := `{"resourceType":"Patient","id":"p9","name":[{"family":"Nonumber","given":["T"]}],"gender":"female","birthDate":"1950-01-01"}` + "\n"
+	if err := im.NDJSON(ctx, "Patient.ndjson", strings.NewReader(noNumber), nil); err != nil {
+		t.Fatal(err)
+	}
+	conds := ndjsonLine(sprintf(condition, "p9"), "c1") + "\n" + ndjsonLine(sprintf(condition, "p9"), "c2") + "\n"
+	if err := im.NDJSON(ctx, "Condition.ndjson", strings.NewReader(conds), nil); err != nil {
+		t.Fatal(err)
+	}
+	r := im.Report()
+	if len(r.Rejected) != 3 {
+		t.Fatalf("rejected %+v", r.Rejected)
+	}
+	for _, rj := range r.Rejected[1:] {
+		if !strings.HasPrefix(rj.Reason, "its patient was refused: ") {
+			t.Errorf("%s: %q", rj.Source, rj.Reason)
+		}
+	}
+}
