@@ -261,7 +261,20 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 		if method == OpPut {
 			old, err := get(r)
 			if err != nil {
-				method = OpCreate // nothing stored: the put creates
+				// Nothing stored: the put creates, unless the id was a
+				// record's since deleted. Ids are never reused, and the
+				// store's insert would refuse it only once earlier ops
+				// of the unit were written; so it is refused here, where
+				// a refusal still writes nothing. A put's ids come from
+				// its source (an import), so they may be a deleted one's.
+				deleted, err := wasDeleted(tx, r)
+				if err != nil {
+					return nil, nil, err
+				}
+				if deleted {
+					return nil, nil, &OpError{i, fmt.Errorf("%s %s: %w", r.Kind, r.ID, ErrDeleted)}
+				}
+				method = OpCreate
 			} else {
 				olds[i] = &old
 				if leases[i], err = f.authorizeReplace(old, op.Record, &t[i]); err != nil {
@@ -320,6 +333,23 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 		}
 	}
 	return leases, olds, nil
+}
+
+// ErrDeleted refuses a put under the id of a record since deleted. A
+// deletion is not undone by writing the record again (importing the data
+// it came from, for one): it may have been a request to erase it.
+var ErrDeleted = fmt.Errorf("%w: the record was deleted, and a deleted record's id is never used again", haven.ErrConflict)
+
+// wasDeleted reports whether r's id was a record's since deleted.
+func wasDeleted(tx store.Tx, r *store.Row) (bool, error) {
+	if !store.KeepsHistory(r.Kind) {
+		return false, nil
+	}
+	versions, err := tx.History(r.Kind, r.ID, 1)
+	if errors.Is(err, haven.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && versions[0].Deleted, err
 }
 
 // authorizeReplace asks policy whether rec may replace the stored row old.

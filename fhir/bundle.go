@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/care"
 )
@@ -37,10 +38,14 @@ type entry struct {
 
 // planOptions say how a Bundle's entries become writes.
 type planOptions struct {
-	// keepIDs keeps the id of a created resource when its fullUrl is a
-	// urn:uuid (an import keeps the source's ids, so that running it
-	// again finds what it wrote instead of making copies).
+	// keepIDs keeps a created resource under the id its source gives it
+	// (see importID), and resolves references to the source's Type/id
+	// of an entry to the id it is kept under: an import, run again, finds
+	// what it wrote instead of making copies.
 	keepIDs bool
+	// kept finds where a reference Type/id to no entry of the Bundle
+	// goes: to a resource an import wrote earlier (nil: it stays as is).
+	kept func(ref string) (string, bool)
 	// skipRefused refuses entries one by one (their err is set) instead
 	// of failing the whole plan: for imports, which report what was left
 	// behind.
@@ -148,12 +153,7 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 				continue
 			}
 			e.cond, _ = req["ifNoneExist"].(string)
-			fu := strings.TrimPrefix(e.fullURL, "urn:uuid:")
-			if o.keepIDs && fu != e.fullURL && uuidPattern.MatchString(fu) {
-				e.id = strings.ToLower(fu)
-			} else {
-				e.id = care.NewID()
-			}
+			e.id = care.NewID()
 		case "PUT":
 			if id == "" || strings.Contains(id, "/") {
 				if err := refuse(e, haven.Invalid("request.url", "an update names the resource: %s/<id>", t.name)); err != nil {
@@ -191,14 +191,18 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 			}
 			continue
 		}
-		// Conditional create: an existing match is the target.
-		if e.cond == "" && o.keepIDs && t.kind == haven.KindPerson {
-			// An import matches patients on their NHS number.
-			for _, ident := range identifiers(e.res) {
-				if strings.HasPrefix(ident, NHSNumberSystem+"|") {
-					e.cond = "identifier=" + url.QueryEscape(ident)
-				}
-			}
+		nhs := ""
+		if o.keepIDs && t.kind == haven.KindPerson {
+			nhs = nhsIdentifier(e.res)
+		}
+		sourceID, _ := e.res["id"].(string)
+		if o.keepIDs && e.method == "POST" {
+			e.id = importID(t.name, e.fullURL, sourceID, nhs)
+		}
+		// Conditional create: an existing match is the target. An import
+		// matches patients on their NHS number.
+		if e.cond == "" && nhs != "" {
+			e.cond = "identifier=" + url.QueryEscape(nhs)
 		}
 		if e.cond != "" {
 			found, err := s.conditional(ctx, p, t, e.cond)
@@ -216,13 +220,25 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 		if e.fullURL != "" {
 			targets[e.fullURL] = t.name + "/" + e.id
 		}
+		if o.keepIDs && e.method == "POST" && sourceID != "" {
+			targets[t.name+"/"+sourceID] = t.name + "/" + e.id
+		}
+	}
+	find := func(ref string) (string, bool) {
+		if to, ok := targets[ref]; ok {
+			return to, true
+		}
+		if o.kept != nil {
+			return o.kept(ref)
+		}
+		return "", false
 	}
 	// Resolve references to other entries, then make the records.
 	for _, e := range plan {
 		if e.err != nil || e.res == nil || e.method == "DELETE" {
 			continue
 		}
-		if err := resolve(e.res, targets); err != nil {
+		if err := resolve(e.res, find); err != nil {
 			if err := refuse(e, err); err != nil {
 				return nil, err
 			}
@@ -251,33 +267,70 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 	return plan, nil
 }
 
-// resolve rewrites references to other entries of the Bundle (by fullUrl,
-// usually urn:uuid:...) to the Type/id they were given. A urn:uuid
-// reference to no entry of the Bundle cannot be resolved.
-func resolve(v any, targets map[string]string) error {
+// resolve rewrites references that find knows (to other entries of the
+// Bundle, by fullUrl, usually urn:uuid:...) to the Type/id they were given.
+// A urn:uuid reference to no entry of the Bundle cannot be resolved.
+func resolve(v any, find func(ref string) (string, bool)) error {
 	switch x := v.(type) {
 	case object:
 		for k, c := range x {
 			if ref, ok := c.(string); ok && k == "reference" {
-				if to, ok := targets[ref]; ok {
+				if to, ok := find(ref); ok {
 					x[k] = to
 				} else if strings.HasPrefix(ref, "urn:uuid:") {
 					return haven.Invalid("resource", "references %s, which is no entry of this Bundle", quoteShort(ref))
 				}
 				continue
 			}
-			if err := resolve(c, targets); err != nil {
+			if err := resolve(c, find); err != nil {
 				return err
 			}
 		}
 	case []any:
 		for _, c := range x {
-			if err := resolve(c, targets); err != nil {
+			if err := resolve(c, find); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// importID is the id an import keeps a created resource under: the
+// source's own where it is a UUID (a urn:uuid fullUrl, or the resource's
+// id), else one derived from what names it in the source (its fullUrl, or
+// Type/id), so that importing the same source again finds the same record.
+// A person's is derived from their NHS number (nhs, system|value) too:
+// two sources may both have a Patient/1, and they must not be filed as
+// one person. A resource its source names in no way gets a new id.
+func importID(typ, fullURL, sourceID, nhs string) string {
+	if u := strings.TrimPrefix(fullURL, "urn:uuid:"); u != fullURL && uuidPattern.MatchString(u) {
+		return strings.ToLower(u)
+	}
+	name := fullURL
+	if name == "" {
+		switch {
+		case uuidPattern.MatchString(sourceID):
+			return strings.ToLower(sourceID)
+		case sourceID == "":
+			return care.NewID()
+		}
+		name = typ + "/" + sourceID
+	}
+	if nhs != "" {
+		name += " " + nhs
+	}
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte(name)).String()
+}
+
+// nhsIdentifier is a patient's NHS number as system|value, or "".
+func nhsIdentifier(res object) string {
+	for _, ident := range identifiers(res) {
+		if strings.HasPrefix(ident, NHSNumberSystem+"|") {
+			return ident
+		}
+	}
+	return ""
 }
 
 // order is the order FHIR processes a transaction in: deletes, then

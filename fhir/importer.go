@@ -3,12 +3,14 @@ package fhir
 // Import: FHIR Bundles (transaction, batch or collection) and NDJSON into
 // one care organisation, through the same record service, policy and
 // audit log as the API. Ids are kept where the source gives UUIDs, and
-// patients are matched on their NHS number, so that importing the same
+// derived from the source's other ids (importID), and patients are matched
+// on their NHS number, so that importing the same
 // files again finds what it wrote: nothing is copied twice and unchanged
 // records get no new version.
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -18,7 +20,6 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/havencare/haven"
@@ -41,6 +42,15 @@ type Importer struct {
 	// given holds the synthetic NHS numbers this import has given or
 	// found taken, and to whom (see addSyntheticNHSNumber).
 	given map[string]string
+	// kept holds the Type/id each resource this import was given is kept
+	// under, by the source's Type/id: NDJSON refers to Type/id, across
+	// lines and files, and a resource may be kept under another id (a
+	// patient matched on their NHS number keeps the id they have).
+	kept map[string]string
+	// refused holds why each person this import refused was refused, by
+	// the id they would have been kept under: what is about them goes
+	// with them.
+	refused map[string]error
 }
 
 // ImportReport is what an import did.
@@ -65,11 +75,12 @@ type Rejection struct {
 	Reason string
 }
 
-var entryPrefix = regexp.MustCompile(`^Bundle\.entry\[\d+\](: |\.)`)
+var entryPrefix = regexp.MustCompile(`Bundle\.entry\[\d+\](: |\.)`)
 
 // NewImporter returns an importer writing as p through the record service.
 func NewImporter(c *care.Service, p haven.Principal, log *slog.Logger) *Importer {
-	return &Importer{s: &Server{care: c, log: log}, p: p, report: ImportReport{ByType: map[string]*TypeCount{}}}
+	return &Importer{s: &Server{care: c, log: log}, p: p, report: ImportReport{ByType: map[string]*TypeCount{}},
+		given: map[string]string{}, kept: map[string]string{}, refused: map[string]error{}}
 }
 
 // Report returns the totals so far.
@@ -96,19 +107,56 @@ func (im *Importer) count(typ string) *TypeCount {
 }
 
 func (im *Importer) reject(source, typ string, err error) {
+	im.rejectFor(source, typ, reasonOf(err))
+}
+
+func (im *Importer) rejectFor(source, typ, reason string) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	if typ == "" {
 		typ = "(unknown)"
 	}
-	// The source names the entry; the reason need not.
-	reason := entryPrefix.ReplaceAllString(err.Error(), "")
-	if pr := classify(err); pr.status >= 500 {
-		reason = "Haven could not store it: " + err.Error()
-	}
 	im.report.Rejected = append(im.report.Rejected, Rejection{Source: source, Type: typ, Reason: reason})
 	im.count(typ).Rejected++
 }
+
+// reasonOf is why an entry was rejected, as the report says it.
+func reasonOf(err error) string {
+	switch pr := classify(err); {
+	case errors.Is(err, care.ErrDeleted):
+		return "it was deleted in Haven, and an import does not bring a deleted record back"
+	case pr.status >= 500:
+		return "Haven could not store it: " + err.Error()
+	}
+	// The source names the entry; the reason need not.
+	return entryPrefix.ReplaceAllString(err.Error(), "")
+}
+
+// keptAs finds where the import kept what its source calls ref (Type/id).
+func (im *Importer) keptAs(ref string) (string, bool) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	to, ok := im.kept[ref]
+	return to, ok
+}
+
+// whyRefused says why the person kept as id was refused, if they were.
+func (im *Importer) whyRefused(id string) (error, bool) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	why, ok := im.refused[id]
+	return why, ok
+}
+
+func (im *Importer) refusePerson(id string, why error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.refused[id] = why
+}
+
+// patientRefused is why an entry about a refused patient is left out: it
+// is not kept without them.
+func patientRefused(err error) string { return "its patient was refused: " + reasonOf(err) }
 
 // Bundle imports one Bundle. Its entries are written as one unit; an entry
 // Haven refuses (a type it does not keep, an invalid resource, one that
@@ -142,23 +190,46 @@ func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int
 			}
 		}
 	}
-	plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true})
+	plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true, kept: im.keptAs})
 	if err != nil {
 		return len(entries), err
 	}
-	im.apply(ctx, source, plan)
+	im.apply(ctx, source+" entry", plan)
 	return len(entries), nil
 }
 
 // apply writes a plan's accepted entries as one unit, leaving out (and
 // reporting) any entry the record service refuses, and what depends on it.
 func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
+	label := func(e *entry) string { return fmt.Sprintf("%s %d", source, e.index) }
+	im.mu.Lock()
 	for _, e := range plan {
-		if e.err != nil {
-			im.reject(fmt.Sprintf("%s entry %d", source, e.index), typeName(e), e.err)
+		if sourceID, _ := e.res["id"].(string); e.t != nil && e.method == "POST" && e.id != "" && sourceID != "" {
+			im.kept[e.t.name+"/"+sourceID] = e.t.name + "/" + e.id
 		}
 	}
-	live := order(slices.DeleteFunc(slices.Clone(plan), func(e *entry) bool { return e.err != nil || e.rec == nil }))
+	im.mu.Unlock()
+	// What is about a refused patient goes with them, before the unit is
+	// tried: each entry left in that fails costs a whole attempt, and every
+	// attempt audits every op.
+	for _, e := range plan {
+		if e.err != nil {
+			im.reject(label(e), typeName(e), e.err)
+			if e.t != nil && e.t.kind == haven.KindPerson && e.id != "" {
+				im.refusePerson(e.id, e.err)
+			}
+		}
+	}
+	live := order(slices.DeleteFunc(slices.Clone(plan), func(e *entry) bool {
+		if e.err != nil || e.rec == nil {
+			return true
+		}
+		if why, ok := im.whyRefused(e.rec.Subject()); ok && e.t.kind != haven.KindPerson {
+			im.rejectFor(label(e), e.t.name, patientRefused(why))
+			return true
+		}
+		return false
+	}))
 	for len(live) > 0 {
 		ops := make([]care.Op, len(live))
 		for i, e := range live {
@@ -168,13 +239,13 @@ func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 		var oe *care.OpError
 		if errors.As(err, &oe) {
 			bad := live[oe.Index]
-			im.reject(fmt.Sprintf("%s entry %d", source, bad.index), bad.t.name, oe.Err)
+			im.reject(label(bad), bad.t.name, oe.Err)
 			live = slices.Delete(live, oe.Index, oe.Index+1)
-			// What is about a refused patient goes with them.
 			if bad.t.kind == haven.KindPerson {
+				im.refusePerson(bad.id, oe.Err)
 				live = slices.DeleteFunc(live, func(e *entry) bool {
 					if e.rec.Subject() == bad.id {
-						im.reject(fmt.Sprintf("%s entry %d", source, e.index), e.t.name, fmt.Errorf("its patient (entry %d) was refused", bad.index))
+						im.rejectFor(label(e), e.t.name, patientRefused(oe.Err))
 						return true
 					}
 					return false
@@ -184,12 +255,15 @@ func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 		}
 		if err != nil {
 			for _, e := range live {
-				im.reject(fmt.Sprintf("%s entry %d", source, e.index), e.t.name, err)
+				im.reject(label(e), e.t.name, err)
 			}
 			return
 		}
 		im.mu.Lock()
 		for i, a := range applied {
+			if live[i].t.kind == haven.KindPerson {
+				delete(im.refused, live[i].id) // refused elsewhere, kept here
+			}
 			c := im.count(live[i].t.name)
 			switch {
 			case a.Unchanged:
@@ -220,12 +294,14 @@ func typeName(e *entry) string {
 const ndjsonBatch = 200
 
 // NDJSON imports newline-delimited resources, as a Bulk Data export
-// writes them: each keeps its id, and references are to Type/id.
+// writes them: each keeps its id, and references are to Type/id. A line
+// Haven cannot read (not JSON, or longer than a resource may be) is left
+// out and reported, and the rest of the file is still imported.
 func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, progress func(int)) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxBody)
-	line, first := 0, 1
+	br := bufio.NewReaderSize(r, 64<<10)
+	line := 0
 	var entries []any
+	var lines []int // the line each entry is on
 	run := func() error {
 		if len(entries) == 0 {
 			return nil
@@ -233,27 +309,44 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		im.mu.Lock()
 		im.report.Resources += len(entries)
 		im.mu.Unlock()
-		plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true})
+		plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true, kept: im.keptAs})
 		if err != nil {
 			return err
 		}
 		for _, e := range plan {
-			e.index += first
+			e.index = lines[e.index]
 		}
 		im.apply(ctx, source+" line", plan)
 		if progress != nil {
 			progress(len(entries))
 		}
-		entries, first = nil, line+1
+		entries, lines = nil, nil
 		return nil
 	}
-	for sc.Scan() {
+	for {
+		text, tooLong, err := readLine(br, maxBody)
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("%s line %d: %w", source, line+1, err)
+		}
+		if len(text) == 0 && !tooLong && err == io.EOF {
+			break
+		}
 		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
+		if line == 1 {
+			// A byte order mark, as some tools write one: not part of
+			// the JSON.
+			text = bytes.TrimPrefix(text, []byte("\ufeff"))
+		}
+		text = bytes.TrimSpace(text)
+		if len(text) == 0 && !tooLong {
 			continue
 		}
-		res, err := decodeObject([]byte(text), "resource")
+		var res object
+		if tooLong {
+			err = haven.Invalid("resource", "is longer than the %d MiB a resource may be", maxBody>>20)
+		} else {
+			res, err = decodeObject(text, "resource")
+		}
 		if err != nil {
 			im.mu.Lock()
 			im.report.Resources++
@@ -264,7 +357,8 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		rt, _ := res["resourceType"].(string)
 		id, _ := res["id"].(string)
 		if im.SyntheticNHSNumbers && rt == "Patient" {
-			if err := im.addSyntheticNHSNumber(ctx, res, id); err != nil {
+			// The seed is the id: NDJSON has no fullUrl.
+			if err := im.addSyntheticNHSNumber(ctx, res, ""); err != nil {
 				return err
 			}
 		}
@@ -272,72 +366,77 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		if uuidPattern.MatchString(id) {
 			e["fullUrl"] = "urn:uuid:" + id
 		}
-		entries = append(entries, e)
+		entries, lines = append(entries, e), append(lines, line)
 		if len(entries) == ndjsonBatch {
 			if err := run(); err != nil {
 				return err
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s line %d: %w", source, line+1, err)
-	}
 	return run()
 }
 
+// readLine reads one line of r, holding at most limit bytes of it: of a
+// longer line, it reads past the rest and reports it too long. err is
+// io.EOF at the end of the input, with the last line if it had no end.
+func readLine(r *bufio.Reader, limit int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if !tooLong && len(line)+len(chunk) > limit {
+			line, tooLong = nil, true
+		}
+		if !tooLong {
+			line = append(line, chunk...)
+		}
+		if err != bufio.ErrBufferFull {
+			return line, tooLong, err
+		}
+	}
+}
+
 // addSyntheticNHSNumber gives a Patient without an NHS number one from the
-// test range, derived from seed (the entry's fullUrl, or the resource id).
+// test range, derived from the entry's fullUrl, or else the resource id.
 //
 // The range holds about 909,000 valid numbers, so among 1,000 people two
 // seeds derive the same one about half the time, and an import matches
 // patients on their NHS number: the second would be filed as the first.
 // So a number goes to one person only. A number the tenant already gives
 // to another person is passed over, and so is one this import has given
-// to another seed; the seed then takes the next number derived from it.
-// Because the tenant is asked, a second import gives each kept patient the
-// number it was given the first time, whichever of a pair comes first.
-func (im *Importer) addSyntheticNHSNumber(ctx context.Context, res object, seed string) error {
-	for _, ident := range identifiers(res) {
-		if strings.HasPrefix(ident, NHSNumberSystem+"|") {
-			return nil
-		}
+// to another patient; the patient then takes the next number derived from
+// the seed. People are told apart by the id each is kept under with the
+// number (importID), which a second import gives them again: so it gives
+// each kept patient the number it was given the first time, whichever of a
+// pair comes first.
+func (im *Importer) addSyntheticNHSNumber(ctx context.Context, res object, fullURL string) error {
+	if nhsIdentifier(res) != "" {
+		return nil
+	}
+	sourceID, _ := res["id"].(string)
+	seed := fullURL
+	if seed == "" {
+		seed = sourceID
 	}
 	if seed == "" {
-		seed, _ = res["id"].(string)
-	}
-	// The person id this patient is kept under, when the import keeps
-	// it (a urn:uuid); owners are compared by it.
-	kept := ""
-	if u := strings.TrimPrefix(seed, "urn:uuid:"); uuidPattern.MatchString(u) {
-		kept = strings.ToLower(u)
-	}
-	owner := kept
-	if owner == "" {
-		owner = "seed:" + seed
-		if seed == "" {
-			// No id at all: nothing to stay stable for, and no other
-			// patient may share its number.
-			owner = "seed:" + care.NewID()
-			seed = owner
-		}
+		// Nothing to stay stable for: a seed of its own, whose numbers
+		// no other patient's share.
+		seed = care.NewID()
 	}
 	number := ""
 	for nth := 0; number == ""; nth++ {
 		candidate := syntheticNHSNumber(seed, nth)
+		owner := importID("Patient", fullURL, sourceID, NHSNumberSystem+"|"+candidate)
 		if !im.mayGive(candidate, owner) {
 			continue
 		}
-		if kept != "" {
-			holders, err := im.s.care.Search(ctx, im.p, care.Query{NHSNumber: candidate, Limit: 2})
-			if err != nil {
-				return fmt.Errorf("synthetic NHS number: %w", err)
-			}
-			if len(holders) > 0 && (len(holders) > 1 || holders[0].ID != kept) {
-				im.mu.Lock()
-				im.given[candidate] = holders[0].ID
-				im.mu.Unlock()
-				continue
-			}
+		holders, err := im.s.care.Search(ctx, im.p, care.Query{NHSNumber: candidate, Limit: 2})
+		if err != nil {
+			return fmt.Errorf("synthetic NHS number: %w", err)
+		}
+		if len(holders) > 0 && (len(holders) > 1 || holders[0].ID != owner) {
+			im.mu.Lock()
+			im.given[candidate] = holders[0].ID
+			im.mu.Unlock()
+			continue
 		}
 		im.mu.Lock()
 		if prev, taken := im.given[candidate]; !taken || prev == owner {
@@ -357,9 +456,6 @@ func (im *Importer) addSyntheticNHSNumber(ctx context.Context, res object, seed 
 func (im *Importer) mayGive(number, owner string) bool {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	if im.given == nil {
-		im.given = map[string]string{}
-	}
 	prev, taken := im.given[number]
 	return !taken || prev == owner
 }

@@ -31,8 +31,8 @@ Loads FHIR R4 data into a care organisation: transaction, batch or
 collection Bundles (.json), NDJSON as a Bulk Data export writes it
 (.ndjson), folders of them, and .tar.gz archives of them. urn:uuid:
 references between a Bundle's entries are resolved. Importing the same data
-again is safe: ids from the source are kept and patients are matched on
-their NHS number, so nothing is copied twice.
+again is safe: ids from the source are kept (or derived from it) and
+patients are matched on their NHS number, so nothing is copied twice.
 
 Every resource Haven does not keep (billing claims, for example) or cannot
 accept is left out and reported with the reason; --report FILE writes the
