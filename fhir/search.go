@@ -134,8 +134,15 @@ func (s *Server) answerSearch(w http.ResponseWriter, b *Bundle, typ string, q ur
 	writeResource(w, http.StatusOK, b)
 }
 
-// search runs a search whose parameters are all supported.
+// search runs a search whose parameters are all supported. Every parameter
+// given narrows the result (they combine with AND): one of them chooses
+// where the candidates are read from, and all of them are then tested on
+// each candidate, so no parameter is ever set aside because another came
+// first.
 func (s *Server) search(ctx context.Context, p haven.Principal, t *typeInfo, q url.Values) (*Bundle, error) {
+	if err := checkSearchValues(t, q); err != nil {
+		return nil, err
+	}
 	count := defaultCount
 	if n := q.Get("_count"); n != "" {
 		c, err := strconv.Atoi(n)
@@ -145,102 +152,22 @@ func (s *Server) search(ctx context.Context, p haven.Principal, t *typeInfo, q u
 		count = min(c, maxCount)
 	}
 	after := q.Get("_cursor")
-	var filters []func(care.Found) (bool, error)
-	if v := q["_lastUpdated"]; len(v) > 0 {
-		for _, cond := range v {
-			match, err := dateFilter("_lastUpdated", cond)
-			if err != nil {
-				return nil, err
-			}
-			filters = append(filters, func(f care.Found) (bool, error) { return match(f.Meta.Updated), nil })
-		}
-	}
-	if v := q["date"]; len(v) > 0 {
-		for _, cond := range v {
-			match, err := dateFilter("date", cond)
-			if err != nil {
-				return nil, err
-			}
-			filters = append(filters, func(f care.Found) (bool, error) {
-				res, err := render(f)
-				if err != nil {
-					return false, err
-				}
-				return match(dateOf(t, res)), nil
-			})
-		}
-	}
-
-	var found []care.Found
-	var err error
-	paged := false // whether found is already one page from the store
-	switch {
-	case q.Get("_id") != "":
-		f, err := s.get(ctx, p, t, q.Get("_id"))
-		if err == nil {
-			found = append(found, f)
-		} else if !errors.Is(err, haven.ErrNotFound) {
-			return nil, err
-		}
-	case t.kind == haven.KindPerson && anyOf(q, patientParams...):
-		found, err = s.searchPeople(ctx, p, q)
-	case t.subject != "" && anyOf(q, "patient", "subject"):
-		ref := q.Get("patient")
-		if ref == "" {
-			ref = q.Get("subject")
-		}
-		person := strings.TrimPrefix(ref, "Patient/")
-		if person == "" || strings.Contains(person, "/") {
-			return nil, haven.Invalid("patient", "must be a Patient id or Patient/<id>")
-		}
-		found, err = s.care.Compartment(ctx, p, person, t.kind)
-		if errors.Is(err, haven.ErrNotFound) {
-			found, err = nil, nil
-		}
-	case q.Get("identifier") != "":
-		found, err = s.care.FindByIdentifier(ctx, p, t.kind, q.Get("identifier"), maxCount)
-	default:
-		paged = true
-		for _, k := range append([]haven.Kind{t.kind}, t.alsoKinds...) {
-			more, err := s.care.ListFound(ctx, p, k, after, count)
-			if err != nil {
-				return nil, err
-			}
-			found = append(found, more...)
-		}
-	}
+	keep, filtered, err := searchFilter(t, q)
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(found, func(i, j int) bool { return found[i].Record.RecordID() < found[j].Record.RecordID() })
-	var page []care.Found
-	more := false
-	for _, f := range found {
-		if f.Record.RecordID() <= after {
-			continue
-		}
-		keep := true
-		for _, fl := range filters {
-			ok, err := fl(f)
-			if err != nil {
-				return nil, err
-			}
-			keep = keep && ok
-		}
-		if !keep {
-			continue
-		}
-		if len(page) == count {
-			more = true
-			break
-		}
-		page = append(page, f)
+	src, err := s.searchSource(ctx, p, t, q)
+	if err != nil {
+		return nil, err
 	}
-	if paged && len(found) >= count {
-		more = true
+	page, next, err := readPage(src, keep, filtered, after, count)
+	if err != nil {
+		return nil, err
 	}
 	b := &Bundle{ResourceType: "Bundle", Type: "searchset"}
-	if !paged && !more {
+	if after == "" && next == "" {
+		// The first page holds every match: its size is the true total.
+		// Any other page cannot count the matches without reading them all.
 		n := len(page)
 		b.Total = &n
 	}
@@ -251,10 +178,10 @@ func (s *Server) search(ctx context.Context, p haven.Principal, t *typeInfo, q u
 		}
 		b.Entry = append(b.Entry, BundleEntry{FullURL: s.origin + "/fhir/" + t.name + "/" + f.Record.RecordID(), Resource: res, Search: &BundleSearch{Mode: "match"}})
 	}
-	if more && len(page) > 0 {
-		next := cloneValues(q)
-		next.Set("_cursor", page[len(page)-1].Record.RecordID())
-		b.Link = append(b.Link, BundleLink{Relation: "next", URL: s.origin + "/fhir/" + t.name + "?" + next.Encode()})
+	if next != "" {
+		nq := cloneValues(q)
+		nq.Set("_cursor", next)
+		b.Link = append(b.Link, BundleLink{Relation: "next", URL: s.origin + "/fhir/" + t.name + "?" + nq.Encode()})
 	}
 	if inc := q["_include"]; len(inc) > 0 {
 		if err := s.include(ctx, p, t, inc, b); err != nil {
@@ -262,6 +189,298 @@ func (s *Server) search(ctx context.Context, p haven.Principal, t *typeInfo, q u
 		}
 	}
 	return b, nil
+}
+
+// maxAlternatives bounds the values one comma-separated (OR) parameter
+// names: each is a read of its own.
+const maxAlternatives = 20
+
+// checkSearchValues refuses values Haven cannot honour rather than answer
+// something other than what was asked: an empty value, a parameter that
+// takes one value given twice, and a comma-separated list (OR) where Haven
+// does not support one.
+func checkSearchValues(t *typeInfo, q url.Values) error {
+	for name, values := range q {
+		for _, v := range values {
+			if v == "" {
+				return haven.Invalid(name, "is empty: give a value, or leave the parameter out")
+			}
+		}
+		once := name == "_count" || name == "_cursor" || t.kind == haven.KindPerson && slices.Contains(patientParams, name)
+		if once && len(values) > 1 {
+			return haven.Invalid(name, "may be given once")
+		}
+		switch name {
+		case "_id", "patient", "subject":
+			for _, v := range values {
+				if n := len(strings.Split(v, ",")); n > maxAlternatives {
+					return haven.Invalid(name, "names %d values; Haven searches for at most %d at once", n, maxAlternatives)
+				}
+			}
+		case "_count", "_cursor", "_include", "date", "_lastUpdated":
+		default:
+			for _, v := range values {
+				if strings.Contains(v, ",") {
+					return haven.Invalid(name, "Haven does not search for several values of %s at once (a comma means OR); search once for each", name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// alternatives splits the values of a parameter into its comma-separated
+// (OR) lists, one list for each time the parameter is given (AND).
+func alternatives(values []string) [][]string {
+	out := make([][]string, len(values))
+	for i, v := range values {
+		out[i] = strings.Split(v, ",")
+	}
+	return out
+}
+
+// patientsOf reads the patient or subject parameters: each value's
+// patients, as ids.
+func patientsOf(q url.Values) ([][]string, error) {
+	var out [][]string
+	for _, name := range []string{"patient", "subject"} {
+		for _, list := range alternatives(q[name]) {
+			ids := make([]string, len(list))
+			for i, ref := range list {
+				id := strings.TrimPrefix(ref, "Patient/")
+				if id == "" || strings.Contains(id, "/") {
+					return nil, haven.Invalid(name, "must be a Patient id or Patient/<id>, or several separated by commas")
+				}
+				ids[i] = id
+			}
+			out = append(out, ids)
+		}
+	}
+	return out, nil
+}
+
+// checkIdentifier refuses an identifier a blind index cannot look up: the
+// index holds system|value, exactly.
+func checkIdentifier(v string) error {
+	system, value, ok := strings.Cut(v, "|")
+	if !ok || system == "" || value == "" {
+		return haven.Invalid("identifier", "Haven finds records by the exact system and value of an identifier (identifier=<system>|<value>); found %s", quoteShort(v))
+	}
+	return nil
+}
+
+// searchFilter is the test every candidate must pass: each parameter given,
+// each time it is given. filtered reports whether it can turn a candidate
+// away (a parameter other than the one the candidates are read by).
+func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), bool, error) {
+	var tests []func(care.Found, object) bool
+	for _, ids := range alternatives(q["_id"]) {
+		tests = append(tests, func(f care.Found, _ object) bool { return slices.Contains(ids, f.Record.RecordID()) })
+	}
+	if t.subject != "" {
+		people, err := patientsOf(q)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, ids := range people {
+			tests = append(tests, func(_ care.Found, res object) bool {
+				person, err := personOf(t, res)
+				return err == nil && slices.Contains(ids, person)
+			})
+		}
+	}
+	if t.kind != haven.KindPerson {
+		for _, id := range q["identifier"] {
+			if err := checkIdentifier(id); err != nil {
+				return nil, false, err
+			}
+			tests = append(tests, func(_ care.Found, res object) bool { return slices.Contains(identifiers(res), id) })
+		}
+	}
+	for _, cond := range q["_lastUpdated"] {
+		match, err := dateFilter("_lastUpdated", cond)
+		if err != nil {
+			return nil, false, err
+		}
+		tests = append(tests, func(f care.Found, _ object) bool { return match(f.Meta.Updated) })
+	}
+	for _, cond := range q["date"] {
+		match, err := dateFilter("date", cond)
+		if err != nil {
+			return nil, false, err
+		}
+		tests = append(tests, func(_ care.Found, res object) bool { return match(dateOf(t, res)) })
+	}
+	keep := func(f care.Found) (bool, error) {
+		if len(tests) == 0 {
+			return true, nil
+		}
+		res, err := render(f)
+		if err != nil {
+			return false, err
+		}
+		for _, test := range tests {
+			if !test(f, res) {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	return keep, len(tests) > 0, nil
+}
+
+// source reads the candidates of a search in id order.
+type candidateSource struct {
+	// read returns up to n of the candidates whose id sorts after after,
+	// and the id the next read starts after, or "" when none is left.
+	read func(after string, n int) ([]care.Found, string, error)
+	// reads bounds the reads one page makes, and size the page.
+	reads, size int
+}
+
+// maxReads bounds the reads of the store one page makes while filters turn
+// candidates away: a page that would need more ends early, with a next
+// link that carries on from the last candidate read.
+const maxReads = 10
+
+// fullPages is a source that pages by the page size the client asked for.
+func fullPages(read func(after string, n int) ([]care.Found, string, error)) candidateSource {
+	return candidateSource{read: read, reads: maxReads, size: maxCount}
+}
+
+// searchSource chooses where a search reads its candidates: the most
+// precise of the parameters given. The others are tested on what it reads.
+func (s *Server) searchSource(ctx context.Context, p haven.Principal, t *typeInfo, q url.Values) (candidateSource, error) {
+	switch {
+	case t.kind == haven.KindPerson && anyOf(q, patientParams...):
+		return s.peopleSource(ctx, p, q)
+	case len(q["_id"]) > 0:
+		var found []care.Found
+		for _, id := range alternatives(q["_id"])[0] {
+			f, err := s.get(ctx, p, t, id)
+			if errors.Is(err, haven.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return candidateSource{}, err
+			}
+			found = append(found, f)
+		}
+		return fullPages(sliceRead(found)), nil
+	case t.subject != "" && anyOf(q, "patient", "subject"):
+		people, err := patientsOf(q)
+		if err != nil {
+			return candidateSource{}, err
+		}
+		var found []care.Found
+		for _, person := range people[0] {
+			more, err := s.care.Compartment(ctx, p, person, append([]haven.Kind{t.kind}, t.alsoKinds...)...)
+			if errors.Is(err, haven.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return candidateSource{}, err
+			}
+			found = append(found, more...)
+		}
+		return fullPages(sliceRead(found)), nil
+	case q.Get("identifier") != "":
+		ident := q.Get("identifier")
+		if err := checkIdentifier(ident); err != nil {
+			return candidateSource{}, err
+		}
+		return fullPages(func(after string, n int) ([]care.Found, string, error) {
+			found, more, err := s.care.FindByIdentifier(ctx, p, t.kind, ident, after, n)
+			return found, lastIf(found, more), err
+		}), nil
+	}
+	return fullPages(s.listRead(ctx, p, t)), nil
+}
+
+// lastIf is the id the next read starts after: the last found, when more
+// may follow.
+func lastIf(found []care.Found, more bool) string {
+	if !more || len(found) == 0 {
+		return ""
+	}
+	return found[len(found)-1].Record.RecordID()
+}
+
+// sliceRead serves candidates already read.
+func sliceRead(found []care.Found) func(after string, n int) ([]care.Found, string, error) {
+	sort.Slice(found, func(i, j int) bool { return found[i].Record.RecordID() < found[j].Record.RecordID() })
+	found = slices.CompactFunc(found, func(a, b care.Found) bool { return a.Record.RecordID() == b.Record.RecordID() })
+	return func(after string, n int) ([]care.Found, string, error) {
+		i := sort.Search(len(found), func(i int) bool { return found[i].Record.RecordID() > after })
+		j := min(i+n, len(found))
+		return found[i:j], lastIf(found[i:j], j < len(found)), nil
+	}
+}
+
+// listRead lists the records of t's kinds the principal may see. Where a
+// type is kept as several kinds, a read is complete only up to the
+// smallest id where one of its kinds stopped; what lies beyond is read
+// again next time.
+func (s *Server) listRead(ctx context.Context, p haven.Principal, t *typeInfo) func(after string, n int) ([]care.Found, string, error) {
+	return func(after string, n int) ([]care.Found, string, error) {
+		var found []care.Found
+		upTo := "" // "" while every kind is exhausted
+		for _, k := range append([]haven.Kind{t.kind}, t.alsoKinds...) {
+			more, last, err := s.care.ListPage(ctx, p, k, after, n)
+			if err != nil {
+				return nil, "", err
+			}
+			found = append(found, more...)
+			if last != "" && (upTo == "" || last < upTo) {
+				upTo = last
+			}
+		}
+		sort.Slice(found, func(i, j int) bool { return found[i].Record.RecordID() < found[j].Record.RecordID() })
+		if upTo != "" {
+			i := sort.Search(len(found), func(i int) bool { return found[i].Record.RecordID() > upTo })
+			found = found[:i]
+		}
+		return found, upTo, nil
+	}
+}
+
+// readPage reads candidates after the cursor until count pass keep or none
+// is left, and returns them with the cursor of the next page ("" when
+// nothing can follow). Without filters every candidate is kept, so each
+// read asks for what the page still lacks; with them, for full pages.
+func readPage(src candidateSource, keep func(care.Found) (bool, error), filtered bool, after string, count int) ([]care.Found, string, error) {
+	var page []care.Found
+	cursor := after
+	count = min(count, src.size)
+	for range src.reads {
+		n := count - len(page)
+		if filtered {
+			n = src.size
+		}
+		found, last, err := src.read(cursor, n)
+		if err != nil {
+			return nil, "", err
+		}
+		for i, f := range found {
+			ok, err := keep(f)
+			if err != nil {
+				return nil, "", err
+			}
+			if !ok {
+				continue
+			}
+			page = append(page, f)
+			if len(page) == count {
+				if i == len(found)-1 && last == "" {
+					return page, "", nil
+				}
+				return page, f.Record.RecordID(), nil
+			}
+		}
+		if last == "" {
+			return page, "", nil
+		}
+		cursor = last
+	}
+	return page, cursor, nil
 }
 
 func anyOf(q url.Values, names ...string) bool {
@@ -281,26 +500,36 @@ func cloneValues(q url.Values) url.Values {
 	return c
 }
 
-// searchPeople answers the Patient parameters through the blind indexes.
-func (s *Server) searchPeople(ctx context.Context, p haven.Principal, q url.Values) ([]care.Found, error) {
-	query := care.Query{Family: q.Get("family"), Given: q.Get("given"), Name: q.Get("name"), BirthDate: q.Get("birthdate"), Phone: q.Get("phone"), Limit: care.MaxSearchResults}
+// peopleSource answers the Patient parameters through the blind indexes,
+// a page at a time.
+func (s *Server) peopleSource(ctx context.Context, p haven.Principal, q url.Values) (candidateSource, error) {
+	query := care.Query{Family: q.Get("family"), Given: q.Get("given"), Name: q.Get("name"), Phone: q.Get("phone")}
 	if id := q.Get("identifier"); id != "" {
 		system, value, hasSystem := strings.Cut(id, "|")
 		if !hasSystem {
 			value, system = id, NHSNumberSystem
 		}
 		if system != NHSNumberSystem {
-			return nil, &ruleError{"not-supported", "Haven searches patients by NHS number only (identifier=" + NHSNumberSystem + "|<number>)"}
+			return candidateSource{}, &ruleError{"not-supported", "Haven searches patients by NHS number only (identifier=" + NHSNumberSystem + "|<number>)"}
+		}
+		if value == "" {
+			return candidateSource{}, haven.Invalid("identifier", "needs the NHS number: identifier=%s|<number>", NHSNumberSystem)
 		}
 		query.NHSNumber = value
 	}
 	if d := q.Get("birthdate"); d != "" {
 		if _, err := haven.ParseDate(strings.TrimPrefix(d, "eq")); err != nil {
-			return nil, haven.Invalid("birthdate", "must be a full date (YYYY-MM-DD); Haven matches birth dates exactly")
+			return candidateSource{}, haven.Invalid("birthdate", "must be a full date (YYYY-MM-DD); Haven matches birth dates exactly")
 		}
 		query.BirthDate = strings.TrimPrefix(d, "eq")
 	}
-	return s.care.SearchFound(ctx, p, query)
+	// Each read is a search the guard counts, wide searches included, so
+	// a page is one read.
+	return candidateSource{reads: 1, size: care.MaxSearchResults, read: func(after string, n int) ([]care.Found, string, error) {
+		query.After, query.Limit = after, n
+		found, more, err := s.care.SearchFound(ctx, p, query)
+		return found, lastIf(found, more), err
+	}}, nil
 }
 
 // include adds the Patients the matches reference (_include=X:patient or
