@@ -3,6 +3,7 @@ package fhir
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -533,7 +534,10 @@ func (s *Server) peopleSource(ctx context.Context, p haven.Principal, q url.Valu
 }
 
 // include adds the Patients the matches reference (_include=X:patient or
-// X:subject, or *), once each.
+// X:subject, or *), once each. An included Patient is a search result, not
+// an opened record: the patients are read as a list of people shows them,
+// so a canary appears as in any list, and patients the client may not list
+// are left out, with an outcome entry that says so.
 func (s *Server) include(ctx context.Context, p haven.Principal, t *typeInfo, inc []string, b *Bundle) error {
 	for _, v := range inc {
 		src, param, _ := strings.Cut(v, ":")
@@ -545,29 +549,32 @@ func (s *Server) include(ctx context.Context, p haven.Principal, t *typeInfo, in
 	if t.subject == "" || t.kind == haven.KindPerson {
 		return nil
 	}
-	seen := map[string]bool{}
+	var people []string
 	for _, e := range b.Entry {
 		if e.Search == nil || e.Search.Mode != "match" {
 			continue
 		}
-		res := e.Resource.(object)
-		person, err := personOf(t, res)
-		if err != nil || seen[person] {
-			continue
+		if person, err := personOf(t, e.Resource.(object)); err == nil && !slices.Contains(people, person) {
+			people = append(people, person)
 		}
-		seen[person] = true
-		f, err := s.get(ctx, p, types["Patient"], person)
-		if err != nil {
-			if errors.Is(err, haven.ErrNotFound) {
-				continue
-			}
-			return err
-		}
+	}
+	if len(people) == 0 {
+		return nil
+	}
+	found, err := s.care.ListPeople(ctx, p, people)
+	if err != nil {
+		return err
+	}
+	for _, f := range found {
 		pr, err := render(f)
 		if err != nil {
 			return err
 		}
-		b.Entry = append(b.Entry, BundleEntry{FullURL: s.origin + "/fhir/Patient/" + person, Resource: pr, Search: &BundleSearch{Mode: "include"}})
+		b.Entry = append(b.Entry, BundleEntry{FullURL: s.origin + "/fhir/Patient/" + f.Record.RecordID(), Resource: pr, Search: &BundleSearch{Mode: "include"}})
+	}
+	if left := len(people) - len(found); left > 0 {
+		b.Entry = append(b.Entry, BundleEntry{Search: &BundleSearch{Mode: "outcome"}, Resource: OperationOutcome{ResourceType: "OperationOutcome",
+			Issue: []Issue{{Severity: "warning", Code: "suppressed", Diagnostics: fmt.Sprintf("%d of the %d patients the matches reference are not included: an included Patient is a search result, which needs access to search Patient", left, len(people))}}}})
 	}
 	return nil
 }
