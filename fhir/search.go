@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -303,14 +304,20 @@ func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), bo
 		if err != nil {
 			return nil, false, err
 		}
-		tests = append(tests, func(f care.Found, _ object) bool { return match(f.Meta.Updated) })
+		tests = append(tests, func(f care.Found, _ object) bool {
+			from, to, ok := dateRange(f.Meta.Updated)
+			return ok && match(from, to)
+		})
 	}
 	for _, cond := range q["date"] {
 		match, err := dateFilter("date", cond)
 		if err != nil {
 			return nil, false, err
 		}
-		tests = append(tests, func(_ care.Found, res object) bool { return match(dateOf(t, res)) })
+		tests = append(tests, func(_ care.Found, res object) bool {
+			from, to, ok := dateSpan(t, res)
+			return ok && match(from, to)
+		})
 	}
 	keep := func(f care.Found) (bool, error) {
 		if len(tests) == 0 {
@@ -579,60 +586,110 @@ func (s *Server) include(ctx context.Context, p haven.Principal, t *typeInfo, in
 	return nil
 }
 
-// dateFilter parses a FHIR date search value (a prefix eq, gt, ge, lt or
-// le, then a date or date-time of any precision) into a test of a
-// resource's date. A resource's date is compared by the instant it starts.
-func dateFilter(param, cond string) (func(string) bool, error) {
+// dateFilter parses a FHIR date search value (a prefix, then a date or
+// date-time of any precision) into a test of a resource's date, by the R4
+// rules (http://hl7.org/fhir/R4/search.html#prefix): the value and the
+// resource's date are both ranges, each as wide as its precision (a date is
+// its whole day, 10:00 its whole minute), and a Period runs from its start
+// to its end. ap is not supported: how near is near is for the client to
+// say, with ge and le.
+func dateFilter(param, cond string) (func(from, to time.Time) bool, error) {
 	prefix := "eq"
 	if len(cond) > 2 && cond[0] >= 'a' && cond[0] <= 'z' {
 		prefix, cond = cond[:2], cond[2:]
 	}
 	start, end, ok := dateRange(cond)
 	if !ok {
-		return nil, haven.Invalid(param, "%s is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a date-time)", quoteShort(cond))
+		return nil, haven.Invalid(param, "%s is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD, or a date-time to the minute, second or fraction of one, with or without a time zone)", quoteShort(cond))
 	}
-	var test func(time.Time) bool
+	within := func(from, to time.Time) bool { return !from.Before(start) && !to.After(end) }
 	switch prefix {
 	case "eq":
-		test = func(t time.Time) bool { return !t.Before(start) && t.Before(end) }
+		return within, nil
+	case "ne":
+		return func(from, to time.Time) bool { return !within(from, to) }, nil
 	case "gt":
-		test = func(t time.Time) bool { return !t.Before(end) }
-	case "ge":
-		test = func(t time.Time) bool { return !t.Before(start) }
+		return func(_, to time.Time) bool { return to.After(end) }, nil
 	case "lt":
-		test = func(t time.Time) bool { return t.Before(start) }
+		return func(from, _ time.Time) bool { return from.Before(start) }, nil
+	case "ge":
+		return func(from, to time.Time) bool { return to.After(end) || within(from, to) }, nil
 	case "le":
-		test = func(t time.Time) bool { return t.Before(end) }
-	default:
-		return nil, haven.Invalid(param, "prefix %s is not supported; use eq, gt, ge, lt or le", quoteShort(prefix))
+		return func(from, to time.Time) bool { return from.Before(start) || within(from, to) }, nil
+	case "sa":
+		return func(from, _ time.Time) bool { return !from.Before(end) }, nil
+	case "eb":
+		return func(_, to time.Time) bool { return !to.After(start) }, nil
 	}
-	return func(v string) bool {
-		s, _, ok := dateRange(v)
-		return ok && test(s)
-	}, nil
+	return nil, haven.Invalid(param, "prefix %s is not supported; use eq, ne, gt, ge, lt, le, sa or eb", quoteShort(prefix))
 }
 
-// dateRange is the span of time a FHIR date or date-time covers.
+// dateTimeValue is a FHIR date or date-time: a year, a month or a day, or a
+// time to the minute, the second or a fraction of one, with an optional
+// time zone.
+var dateTimeValue = regexp.MustCompile(`^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$`)
+
+// dateRange is the span of time [start, end) a FHIR date or date-time
+// covers at its precision. A time without a time zone is read as UTC. A
+// "+" of a time zone that arrives as a space (an unescaped query string)
+// is read as the "+" it was.
 func dateRange(v string) (time.Time, time.Time, bool) {
-	for _, f := range []struct {
-		layout string
-		next   func(time.Time) time.Time
-	}{
-		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
-		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
-		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
-	} {
-		if len(v) == len(f.layout) {
-			t, err := time.Parse(f.layout, v)
-			if err != nil {
-				return time.Time{}, time.Time{}, false
-			}
-			return t, f.next(t), true
-		}
+	v = strings.Replace(v, " ", "+", 1)
+	m := dateTimeValue.FindStringSubmatch(v)
+	if m == nil {
+		return time.Time{}, time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+	var layout string
+	var width func(time.Time) time.Time
+	switch {
+	case m[1] == "":
+		layout, width = "2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }
+	case m[2] == "":
+		layout, width = "2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
+	case m[3] == "":
+		layout, width = "2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
+	case m[4] == "":
+		layout, width = "2006-01-02T15:04Z07:00", func(t time.Time) time.Time { return t.Add(time.Minute) }
+	default:
+		// Go reads the fraction after the seconds without a layout for it.
+		layout = "2006-01-02T15:04:05Z07:00"
+		step := time.Second
+		for range len(m[6]) {
+			step /= 10
+		}
+		width = func(t time.Time) time.Time { return t.Add(step) }
+	}
+	if m[3] != "" && m[7] == "" {
+		v += "Z"
+	}
+	t, err := time.Parse(layout, v)
 	if err != nil {
 		return time.Time{}, time.Time{}, false
 	}
-	return t, t.Add(time.Nanosecond), true
+	return t, width(t), true
+}
+
+// forever stands for the end of a Period that has not ended.
+var forever = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// dateSpan is the span of the resource's date: the first of t's date
+// elements it has, and for a Period's start, to the Period's end.
+func dateSpan(t *typeInfo, res object) (time.Time, time.Time, bool) {
+	for _, d := range t.dates {
+		v := str(res, d)
+		if v == "" {
+			continue
+		}
+		from, to, ok := dateRange(v)
+		if period, isStart := strings.CutSuffix(d, ".start"); ok && isStart {
+			to = forever
+			if e := str(res, period+".end"); e != "" {
+				if _, end, ok := dateRange(e); ok && end.After(from) {
+					to = end
+				}
+			}
+		}
+		return from, to, ok
+	}
+	return time.Time{}, time.Time{}, false
 }
