@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -119,6 +120,23 @@ func (s *Server) Search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.answerSearch(w, b, t.name, q, ignored)
+}
+
+// SearchForm answers POST /fhir/{type}/_search: the search GET would run
+// with the form's parameters (and any in the URL). Its self and next links
+// are GET links, as a page is fetched.
+func (s *Server) SearchForm(w http.ResponseWriter, r *http.Request) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		writeOutcome(w, http.StatusUnsupportedMediaType, "not-supported", "POST _search takes its parameters as a form (application/x-www-form-urlencoded)")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		WriteInvalid(w, "the form could not be read: "+err.Error())
+		return
+	}
+	r.URL.RawQuery = r.Form.Encode()
+	s.Search(w, r)
 }
 
 // answerSearch sends a search's Bundle with its self link and, when
