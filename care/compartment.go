@@ -76,12 +76,14 @@ func (s *Service) Compartment(ctx context.Context, p haven.Principal, personID s
 
 // FindByIdentifier finds records of kind whose business identifier
 // (system|value) is exactly identifier, through the blind index, of the
-// people the principal may see. Each match is an audit entry.
-func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind haven.Kind, identifier string, limit int) ([]Found, error) {
+// people the principal may see: up to limit of those whose id sorts after
+// after, in id order, and whether more match. Each match is an audit entry.
+func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind haven.Kind, identifier, after string, limit int) ([]Found, bool, error) {
 	if limit <= 0 || limit > MaxSearchResults {
 		limit = MaxSearchResults
 	}
 	var fs []sealed
+	var more bool
 	var tk *seal.TenantKey
 	err := s.view(ctx, p, ActionSearch, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
@@ -93,13 +95,16 @@ func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind 
 				return nil, err
 			}
 		}
-		hits, err := tx.Lookup(FieldIdentifier, tk.BlindIndex(FieldIdentifier, identifier), limit*4)
+		hits, err := tx.Lookup(FieldIdentifier, tk.BlindIndex(FieldIdentifier, identifier), maxIndexHits+1)
 		if err != nil {
 			return nil, err
 		}
+		if len(hits) > maxIndexHits {
+			return nil, haven.Invalid("identifier", "too many records carry this identifier to page through them")
+		}
 		var ts []touch
 		for _, h := range hits {
-			if h.Kind != kind || len(fs) == limit {
+			if h.Kind != kind || h.ID <= after {
 				continue
 			}
 			if !orgKind(kind) {
@@ -110,6 +115,12 @@ func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind 
 				if !d.Allow {
 					continue
 				}
+			}
+			if len(fs) == limit {
+				more = true
+				break
+			}
+			if !orgKind(kind) {
 				f.read(h.PersonID)
 			}
 			r, err := tx.Get(h.Kind, h.ID)
@@ -126,7 +137,8 @@ func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind 
 		return ts, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.openAll(p, tk, fs)
+	found, err := s.openAll(p, tk, fs)
+	return found, more, err
 }

@@ -2,6 +2,8 @@ package care
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,12 +62,19 @@ type Query struct {
 	Name      string // a family or a given name
 	BirthDate string // YYYY-MM-DD
 	Phone     string
-	Limit     int // at most MaxSearchResults
+	After     string // only people whose id sorts after this: the next page
+	Limit     int    // at most MaxSearchResults
 }
 
-// MaxSearchResults bounds one search: wide result sets are how bulk theft
-// looks, and a search is not a way to list the organisation.
+// MaxSearchResults bounds one page of a search: wide result sets are how
+// bulk theft looks, and a search is not a way to list the organisation.
 const MaxSearchResults = 50
+
+// maxIndexHits bounds how many blind-index entries one term of a search
+// reads. A term matching more cannot be paged through honestly (the store
+// reads the first entries only), so such a search is refused and the
+// caller asked for a narrower one.
+const maxIndexHits = 10 * MaxSearchResults
 
 // PersonRecord reads a person's whole record except home-access details.
 // It is one audit entry: the person's record was read.
@@ -157,7 +166,7 @@ func hasPerson(rows []store.Row) bool {
 // entry; a search that finds nobody is one entry too. The search terms are
 // not recorded: they are personal data.
 func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]haven.Person, error) {
-	found, err := s.SearchFound(ctx, p, q)
+	found, _, err := s.SearchFound(ctx, p, q)
 	if err != nil {
 		return nil, err
 	}
@@ -168,8 +177,10 @@ func (s *Service) Search(ctx context.Context, p haven.Principal, q Query) ([]hav
 	return out, nil
 }
 
-// SearchFound is Search with each person's version and time.
-func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) ([]Found, error) {
+// SearchFound is Search with each person's version and time, in id order,
+// and whether more people match after the last one returned (the next page
+// starts after it: Query.After).
+func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) ([]Found, bool, error) {
 	// A term matches when any of its fields does (name: family or given).
 	type term struct {
 		fields []string
@@ -191,7 +202,7 @@ func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) (
 	if q.BirthDate != "" {
 		d, err := haven.ParseDate(q.BirthDate)
 		if err != nil {
-			return nil, haven.Invalid("birthDate", "%v", err)
+			return nil, false, haven.Invalid("birthDate", "%v", err)
 		}
 		terms = append(terms, term{[]string{fieldBirth}, d.String()})
 	}
@@ -199,13 +210,14 @@ func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) (
 		terms = append(terms, term{[]string{fieldPhone}, haven.NormalizePhone(q.Phone)})
 	}
 	if len(terms) == 0 {
-		return nil, haven.Invalid("", "give at least one of NHS number, name, birth date or phone")
+		return nil, false, haven.Invalid("", "give at least one of NHS number, name, birth date or phone")
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > MaxSearchResults {
 		limit = MaxSearchResults
 	}
 	var found []sealed
+	var more bool
 	var tk *seal.TenantKey
 	err := s.view(ctx, p, ActionSearch, func(tx store.Tx, f *facts) ([]touch, error) {
 		var err error
@@ -222,12 +234,14 @@ func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) (
 		// Intersect the matches of every term, by person.
 		var ids map[string]bool
 		for _, t := range terms {
-			// Read more than limit so that intersection can still fill it.
 			var hits []store.IndexHit
 			for _, field := range t.fields {
-				h, err := tx.Lookup(field, tk.BlindIndex(field, t.value), 10*MaxSearchResults)
+				h, err := tx.Lookup(field, tk.BlindIndex(field, t.value), maxIndexHits+1)
 				if err != nil {
 					return nil, err
+				}
+				if len(h) > maxIndexHits {
+					return nil, errTooManyMatches
 				}
 				hits = append(hits, h...)
 			}
@@ -242,40 +256,81 @@ func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) (
 		f.search, f.matches = true, len(ids)
 		sorted := make([]string, 0, len(ids))
 		for id := range ids {
-			sorted = append(sorted, id)
+			if id > q.After {
+				sorted = append(sorted, id)
+			}
 		}
 		sort.Strings(sorted)
-		// Policy decides every match; people outside the relationship
-		// are left out as if they did not match, so a search cannot tell
-		// a carer who else the organisation looks after.
-		allowed := sorted[:0]
-		for _, id := range sorted {
-			if len(allowed) == limit {
-				break
-			}
-			d, _, _, err := f.decide(policy.ListPeople, id, haven.KindPerson, "")
-			if err != nil {
-				return nil, err
-			}
-			if d.Allow {
-				allowed = append(allowed, id)
-			}
+		var ts []touch
+		found, ts, more, err = listPeople(tx, f, sorted, limit)
+		return ts, err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	people, err := s.openAll(p, tk, found)
+	return people, more, err
+}
+
+// errTooManyMatches refuses a search one of whose terms matches more
+// entries than a search reads.
+var errTooManyMatches = haven.Invalid("", "too many people match one of the terms to page through them; add another (a birth date, a given name)")
+
+// listPeople fetches up to limit of the people ids (in order) as they appear
+// in a list or search result, and whether more of them would have been
+// returned. Policy decides each as list-people; people outside the
+// relationship are left out as if they did not match, so a search cannot
+// tell a carer who else the organisation looks after. Appearing in a list
+// is not opening a record, so a canary appears here as anyone else does.
+func listPeople(tx store.Tx, f *facts, ids []string, limit int) ([]sealed, []touch, bool, error) {
+	var found []sealed
+	var ts []touch
+	for _, id := range ids {
+		d, _, _, err := f.decide(policy.ListPeople, id, haven.KindPerson, "")
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if !d.Allow {
+			continue
+		}
+		if len(found) == limit {
+			return found, ts, true, nil
+		}
+		row, err := tx.Get(haven.KindPerson, id)
+		if errors.Is(err, haven.ErrNotFound) {
+			continue // erased since the index was read
+		} else if err != nil {
+			return nil, nil, false, err
+		}
+		fl, err := withKey(tx, row)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		found = append(found, fl)
+		ts = append(ts, touch{kind: haven.KindPerson, recordID: id, personID: id})
+		f.read(id)
+	}
+	return found, ts, false, nil
+}
+
+// ListPeople reads the given people as a list shows them: for the patients
+// a search of their records includes. People the principal may not list,
+// or who do not exist, are left out. Each person returned is one audit
+// entry.
+func (s *Service) ListPeople(ctx context.Context, p haven.Principal, ids []string) ([]Found, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var found []sealed
+	var tk *seal.TenantKey
+	err := s.view(ctx, p, ActionList, func(tx store.Tx, f *facts) ([]touch, error) {
+		var err error
+		if tk, err = f.key(); err != nil {
+			return nil, err
 		}
 		var ts []touch
-		for _, id := range allowed {
-			row, err := tx.Get(haven.KindPerson, id)
-			if err != nil {
-				return nil, err
-			}
-			w, err := tx.PersonKey(id)
-			if err != nil {
-				return nil, err
-			}
-			found = append(found, sealed{row: row, wrapped: w})
-			ts = append(ts, touch{kind: haven.KindPerson, recordID: id, personID: id})
-			f.read(id)
-		}
-		return ts, nil
+		found, ts, _, err = listPeople(tx, f, ids, len(ids))
+		return ts, err
 	})
 	if err != nil {
 		return nil, err

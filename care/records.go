@@ -278,7 +278,17 @@ func (s *Service) List(ctx context.Context, p haven.Principal, kind haven.Kind, 
 
 // ListFound is List with each record's version and time.
 func (s *Service) ListFound(ctx context.Context, p haven.Principal, kind haven.Kind, after string, limit int) ([]Found, error) {
+	found, _, err := s.ListPage(ctx, p, kind, after, limit)
+	return found, err
+}
+
+// ListPage is ListFound for paging: it also returns the id of the last
+// record it read, returned or refused, which the next page starts after,
+// or "" when no record is left. A page whose records policy all refused
+// is empty and still moves on.
+func (s *Service) ListPage(ctx context.Context, p haven.Principal, kind haven.Kind, after string, limit int) ([]Found, string, error) {
 	var fs []sealed
+	var last string
 	var tk *seal.TenantKey
 	if limit <= 0 || limit > MaxListResults {
 		limit = MaxListResults
@@ -303,6 +313,9 @@ func (s *Service) ListFound(ctx context.Context, p haven.Principal, kind haven.K
 		rows, err := s.listRows(tx, f, kind, after, limit)
 		if err != nil {
 			return nil, err
+		}
+		if len(rows) == limit {
+			last = rows[len(rows)-1].ID
 		}
 		ts := make([]touch, 0, len(rows))
 		fs = make([]sealed, 0, len(rows))
@@ -331,9 +344,10 @@ func (s *Service) ListFound(ctx context.Context, p haven.Principal, kind haven.K
 		return ts, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.openAll(p, tk, fs)
+	found, err := s.openAll(p, tk, fs)
+	return found, last, err
 }
 
 // listRows fetches the candidate rows of a listing: the whole kind for

@@ -435,6 +435,14 @@ func auditWindow(conds []string) (since, until time.Time, empty bool, err error)
 			hi = start
 		case "le":
 			hi = end
+		case "sa":
+			lo = end
+		case "eb":
+			hi = start
+		default:
+			// An entry is an instant, so the prefixes are bounds of one
+			// window; ne would be two.
+			return since, until, false, haven.Invalid("date", "prefix %s is not supported for AuditEvent; use eq, gt, ge, lt, le, sa or eb", quoteShort(prefix))
 		}
 		if lo = ceilMicro(lo); lo.After(since) {
 			since = lo

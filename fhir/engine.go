@@ -183,7 +183,7 @@ func (s *Server) conditional(ctx context.Context, p haven.Principal, t *typeInfo
 			}
 			found = append(found, f)
 		}
-	} else if found, err = s.care.FindByIdentifier(ctx, p, t.kind, ident, 2); err != nil {
+	} else if found, _, err = s.care.FindByIdentifier(ctx, p, t.kind, ident, "", 2); err != nil {
 		return nil, err
 	}
 	if len(found) > 1 {

@@ -39,6 +39,7 @@ func (s *Server) register() {
 		s.route(m, "/fhir/AuditEvent/{id}", Public, plain(f.AuditEventWrite), noCookies)
 	}
 	s.route("GET", "/fhir/{type}", Public, plain(f.Search), noCookies)
+	s.route("POST", "/fhir/{type}/_search", Public, plain(f.SearchForm), noCookies)
 	s.route("POST", "/fhir/{type}", Public, plain(f.Create), noCookies)
 	s.route("GET", "/fhir/{type}/{id}", Public, plain(f.Read), noCookies)
 	s.route("PUT", "/fhir/{type}/{id}", Public, plain(f.Update), noCookies)

@@ -1,0 +1,27 @@
+package fhir_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/havencare/haven/auth/authtest"
+)
+
+// POST _search with a form runs the search GET would.
+func TestSearchByPost(t *testing.T) {
+	a := newAPI(t)
+	person := realPerson(t, a, authtest.North)
+	tok := a.token(t, authtest.North, "system/*.rs")
+	get, _ := getPage(t, a, tok, "/fhir/Condition?patient="+person)
+	form := "application/x-www-form-urlencoded"
+	r := a.do(t, "POST", "/fhir/Condition/_search", tok, "patient="+person, "Content-Type", form)
+	post := readSearchPage(a, r)
+	if r.status != 200 || len(get.ids) == 0 || !slices.Equal(post.ids, get.ids) {
+		t.Errorf("POST _search: %d %v, GET found %v", r.status, post.ids, get.ids)
+	}
+	if links, _ := r.body["link"].([]any); len(links) == 0 || links[0].(map[string]any)["url"] != a.base+"/fhir/Condition?patient="+person {
+		t.Errorf("self link: %v", links)
+	}
+	a.do(t, "POST", "/fhir/Condition/_search", tok, `{"patient":"x"}`).outcome(t, 415)
+	a.do(t, "POST", "/fhir/Condition/_search", tok, "patient=", "Content-Type", form).outcome(t, 400)
+}
