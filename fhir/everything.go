@@ -2,9 +2,7 @@ package fhir
 
 import (
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/care"
@@ -77,28 +75,6 @@ func compartmentKinds(typeNames []string) (kinds []haven.Kind, wantPerson bool) 
 		}
 	}
 	return kinds, wantPerson
-}
-
-// unsupportedParams returns the parameters of q outside supported, sorted,
-// and removes them from q, so that what was ignored is reported, never
-// silent. Under Prefer: handling=strict it refuses them itself (400,
-// naming what what supports) and returns false.
-func unsupportedParams(w http.ResponseWriter, r *http.Request, q url.Values, what string, supported []string) ([]string, bool) {
-	var ignored []string
-	for name := range q {
-		if !slices.Contains(supported, name) {
-			ignored = append(ignored, name)
-		}
-	}
-	slices.Sort(ignored)
-	if len(ignored) > 0 && strings.Contains(r.Header.Get("Prefer"), "handling=strict") {
-		writeOutcome(w, http.StatusBadRequest, "not-supported", "unsupported search parameters: "+strings.Join(ignored, ", ")+"; "+what+" supports: "+strings.Join(supported, ", "))
-		return nil, false
-	}
-	for _, name := range ignored {
-		q.Del(name)
-	}
-	return ignored, true
 }
 
 // searchset renders records as a complete searchset Bundle.

@@ -99,7 +99,23 @@ func (s *Server) Search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	supported := paramsFor(t)
+	ignored, ok := unsupportedParams(w, r, q, t.name, paramsFor(t))
+	if !ok {
+		return
+	}
+	b, err := s.search(r.Context(), p, t, q)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.answerSearch(w, b, t.name, q, ignored)
+}
+
+// unsupportedParams returns the parameters of q outside supported, sorted,
+// and removes them from q, so that what was ignored is reported, never
+// silent. Under Prefer: handling=strict it refuses them itself (400,
+// naming what what supports) and returns false.
+func unsupportedParams(w http.ResponseWriter, r *http.Request, q url.Values, what string, supported []string) ([]string, bool) {
 	var ignored []string
 	for name := range q {
 		if !slices.Contains(supported, name) {
@@ -108,18 +124,13 @@ func (s *Server) Search(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(ignored)
 	if len(ignored) > 0 && strings.Contains(r.Header.Get("Prefer"), "handling=strict") {
-		writeOutcome(w, http.StatusBadRequest, "not-supported", "unsupported search parameters: "+strings.Join(ignored, ", ")+"; "+t.name+" supports: "+strings.Join(supported, ", "))
-		return
+		writeOutcome(w, http.StatusBadRequest, "not-supported", "unsupported search parameters: "+strings.Join(ignored, ", ")+"; "+what+" supports: "+strings.Join(supported, ", "))
+		return nil, false
 	}
 	for _, name := range ignored {
 		q.Del(name)
 	}
-	b, err := s.search(r.Context(), p, t, q)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	s.answerSearch(w, b, t.name, q, ignored)
+	return ignored, true
 }
 
 // SearchForm answers POST /fhir/{type}/_search: the search GET would run
@@ -134,6 +145,12 @@ func (s *Server) SearchForm(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		WriteInvalid(w, "the form could not be read: "+err.Error())
 		return
+	}
+	for name, values := range r.Form {
+		if !haven.StoredText(name) || slices.ContainsFunc(values, func(v string) bool { return !haven.StoredText(v) }) {
+			WriteInvalid(w, "a form parameter is not UTF-8 text, or holds a NUL")
+			return
+		}
 	}
 	r.URL.RawQuery = r.Form.Encode()
 	s.Search(w, r)

@@ -24,4 +24,8 @@ func TestSearchByPost(t *testing.T) {
 	}
 	a.do(t, "POST", "/fhir/Condition/_search", tok, `{"patient":"x"}`).outcome(t, 415)
 	a.do(t, "POST", "/fhir/Condition/_search", tok, "patient=", "Content-Type", form).outcome(t, 400)
+	// What the address check refuses in a URL is refused in a form too.
+	for _, body := range []string{"patient=%00", "patient=%FF", "%00=1"} {
+		a.do(t, "POST", "/fhir/Condition/_search", tok, body, "Content-Type", form).outcome(t, 400)
+	}
 }
