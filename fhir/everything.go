@@ -30,12 +30,7 @@ func (s *Server) Everything(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	since, err := sinceParam(q)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	typeNames, err := typesParam(q)
+	since, typeNames, err := sinceAndTypes(q)
 	if err != nil {
 		s.fail(w, err)
 		return

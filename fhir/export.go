@@ -123,6 +123,15 @@ func exportScopes(scopes []string, typeNames []string) error {
 	return nil
 }
 
+// sinceAndTypes reads the two filters $export and $everything share.
+func sinceAndTypes(q url.Values) (since time.Time, typeNames []string, err error) {
+	if since, err = sinceParam(q); err != nil {
+		return time.Time{}, nil, err
+	}
+	typeNames, err = typesParam(q)
+	return since, typeNames, err
+}
+
 // typesParam reads _type, of $export and $everything: types separated by
 // commas and, when the parameter is repeated, every value, read as one
 // list as the Bulk Data specification asks. Nil when absent.
@@ -216,12 +225,7 @@ func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, http.StatusBadRequest, "not-supported", "Haven exports NDJSON only (_outputFormat=application/fhir+ndjson)")
 		return
 	}
-	since, err := sinceParam(q)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	typeNames, err := typesParam(q)
+	since, typeNames, err := sinceAndTypes(q)
 	if err != nil {
 		s.fail(w, err)
 		return
