@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sync"
@@ -42,11 +44,16 @@ type Importer struct {
 	// given holds the synthetic NHS numbers this import has given or
 	// found taken, and to whom (see addSyntheticNHSNumber).
 	given map[string]string
-	// kept holds the Type/id each resource this import was given is kept
-	// under, by the source's Type/id: NDJSON refers to Type/id, across
-	// lines and files, and a resource may be kept under another id (a
-	// patient matched on their NHS number keeps the id they have).
-	kept map[string]string
+	// kept holds the Type/id each NDJSON resource this import was given
+	// is kept under, by export and the source's Type/id: NDJSON refers to
+	// Type/id, across lines and files, and a resource may be kept under
+	// another id (a patient matched on their NHS number keeps the id they
+	// have). An export is the folder its files are in (exportOf): two
+	// exports in one import may both have a Patient/1, and what each says
+	// about its Patient/1 must go to that one. A Type/id kept under two
+	// ids within one export is ambiguous: references to it find nothing,
+	// so what refers to it is refused rather than filed on either.
+	kept map[string]map[string]string
 	// refused holds why each person this import refused was refused, by
 	// the id they would have been kept under: what is about them goes
 	// with them.
@@ -80,7 +87,7 @@ var entryPrefix = regexp.MustCompile(`Bundle\.entry\[\d+\](: |\.)`)
 // NewImporter returns an importer writing as p through the record service.
 func NewImporter(c *care.Service, p haven.Principal, log *slog.Logger) *Importer {
 	return &Importer{s: &Server{care: c, log: log}, p: p, report: ImportReport{ByType: map[string]*TypeCount{}},
-		given: map[string]string{}, kept: map[string]string{}, refused: map[string]error{}}
+		given: map[string]string{}, kept: map[string]map[string]string{}, refused: map[string]error{}}
 }
 
 // Report returns the totals so far.
@@ -132,12 +139,44 @@ func reasonOf(err error) string {
 	return entryPrefix.ReplaceAllString(err.Error(), "")
 }
 
-// keptAs finds where the import kept what its source calls ref (Type/id).
-func (im *Importer) keptAs(ref string) (string, bool) {
+// ambiguous marks, in kept, a Type/id one export gave to two resources.
+const ambiguous = ""
+
+// exportOf is the export an NDJSON file belongs to: the folder it is in
+// (within an archive, the archive and the folder).
+func exportOf(source string) string { return path.Dir(filepath.ToSlash(source)) }
+
+// keptIn returns the lookup of where the import kept what an export
+// calls ref (Type/id).
+func (im *Importer) keptIn(export string) func(ref string) (string, bool) {
+	return func(ref string) (string, bool) {
+		im.mu.Lock()
+		defer im.mu.Unlock()
+		to, ok := im.kept[export][ref]
+		return to, ok && to != ambiguous
+	}
+}
+
+// remember records where an export's entries were kept.
+func (im *Importer) remember(export string, plan []*entry) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	to, ok := im.kept[ref]
-	return to, ok
+	byRef := im.kept[export]
+	if byRef == nil {
+		byRef = map[string]string{}
+		im.kept[export] = byRef
+	}
+	for _, e := range plan {
+		sourceID, _ := e.res["id"].(string)
+		if e.t == nil || e.method != "POST" || e.id == "" || sourceID == "" {
+			continue
+		}
+		ref, to := e.t.name+"/"+sourceID, e.t.name+"/"+e.id
+		if was, seen := byRef[ref]; seen && was != to {
+			to = ambiguous
+		}
+		byRef[ref] = to
+	}
 }
 
 // whyRefused says why the person kept as id was refused, if they were.
@@ -190,7 +229,9 @@ func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int
 			}
 		}
 	}
-	plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true, kept: im.keptAs})
+	// A Bundle's references are to its own entries (fullUrl or Type/id) or
+	// to records Haven already has, never to what another file was.
+	plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true})
 	if err != nil {
 		return len(entries), err
 	}
@@ -202,13 +243,6 @@ func (im *Importer) Bundle(ctx context.Context, source string, body []byte) (int
 // reporting) any entry the record service refuses, and what depends on it.
 func (im *Importer) apply(ctx context.Context, source string, plan []*entry) {
 	label := func(e *entry) string { return fmt.Sprintf("%s %d", source, e.index) }
-	im.mu.Lock()
-	for _, e := range plan {
-		if sourceID, _ := e.res["id"].(string); e.t != nil && e.method == "POST" && e.id != "" && sourceID != "" {
-			im.kept[e.t.name+"/"+sourceID] = e.t.name + "/" + e.id
-		}
-	}
-	im.mu.Unlock()
 	// What is about a refused patient goes with them, before the unit is
 	// tried: each entry left in that fails costs a whole attempt, and every
 	// attempt audits every op.
@@ -294,10 +328,13 @@ func typeName(e *entry) string {
 const ndjsonBatch = 200
 
 // NDJSON imports newline-delimited resources, as a Bulk Data export
-// writes them: each keeps its id, and references are to Type/id. A line
-// Haven cannot read (not JSON, or longer than a resource may be) is left
-// out and reported, and the rest of the file is still imported.
+// writes them: each keeps its id, and references are to Type/id, within
+// the export: source names the file, and the files in one folder are one
+// export (exportOf). A line Haven cannot read (not JSON, or longer than a
+// resource may be) is left out and reported, and the rest of the file is
+// still imported.
 func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, progress func(int)) error {
+	export := exportOf(source)
 	br := bufio.NewReaderSize(r, 64<<10)
 	line := 0
 	var entries []any
@@ -309,13 +346,14 @@ func (im *Importer) NDJSON(ctx context.Context, source string, r io.Reader, prog
 		im.mu.Lock()
 		im.report.Resources += len(entries)
 		im.mu.Unlock()
-		plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true, kept: im.keptAs})
+		plan, err := im.s.plan(ctx, im.p, entries, planOptions{keepIDs: true, skipRefused: true, kept: im.keptIn(export)})
 		if err != nil {
 			return err
 		}
 		for _, e := range plan {
 			e.index = lines[e.index]
 		}
+		im.remember(export, plan)
 		im.apply(ctx, source+" line", plan)
 		if progress != nil {
 			progress(len(entries))

@@ -423,3 +423,57 @@ func TestNDJSONRefusedPatientAcrossFiles(t *testing.T) {
 		}
 	}
 }
+
+// Two exports in one import that both number their patients from 1: what
+// each says about its Patient/1 goes to that patient, told apart by the
+// folder each export is in. Within one folder the same Type/id given to two
+// patients is ambiguous, and a Condition that refers to it is refused
+// rather than filed on either.
+func TestNDJSONExportsKeepTheirOwnReferences(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	tok := a.token(t, authtest.North, "system/*.rs")
+	conditionsOf := func(family string) int {
+		t.Helper()
+		r := a.do(t, "GET", "/fhir/Patient?family="+family, tok, "")
+		people := entries(r.body)
+		if len(people) != 1 {
+			t.Fatalf("%s: %d people", family, len(people))
+		}
+		id := people[0].(map[string]any)["resource"].(map[string]any)["id"].(string)
+		return len(entries(a.do(t, "GET", "/fhir/Condition?patient="+id, tok, "").body))
+	}
+	importFile := func(im *fhir.Importer, name, line string) {
+		t.Helper()
+		if err := im.NDJSON(ctx, name, strings.NewReader(line+"\n"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The order the command line gives: every Patient file first.
+	im := testImporter(a)
+	importFile(im, "a/Patient.ndjson", importedPatient("1", fhir.SyntheticNHSNumber("export-a"), "Alphaexport"))
+	importFile(im, "b/Patient.ndjson", importedPatient("1", fhir.SyntheticNHSNumber("export-b"), "Betaexport"))
+	importFile(im, "a/Condition.ndjson", ndjsonLine(sprintf(condition, "1"), "cond-a"))
+	importFile(im, "b/Condition.ndjson", ndjsonLine(sprintf(condition, "1"), "cond-b"))
+	importFile(im, "b/Condition.ndjson", ndjsonLine(sprintf(condition, "1"), "cond-b2"))
+	if r := im.Report(); r.Created != 5 || len(r.Rejected) != 0 {
+		t.Fatalf("two exports: %+v", r)
+	}
+	if a, b := conditionsOf("Alphaexport"), conditionsOf("Betaexport"); a != 1 || b != 2 {
+		t.Errorf("export a's patient has %d conditions (want 1), export b's %d (want 2)", a, b)
+	}
+
+	im = testImporter(a)
+	importFile(im, "Patient.ndjson", importedPatient("1", fhir.SyntheticNHSNumber("same-folder-a"), "Gammaexport"))
+	importFile(im, "Patient.ndjson", importedPatient("1", fhir.SyntheticNHSNumber("same-folder-b"), "Deltaexport"))
+	importFile(im, "Condition.ndjson", ndjsonLine(sprintf(condition, "1"), "cond-c"))
+	if r := im.Report(); r.Created != 2 || len(r.Rejected) != 1 || r.Rejected[0].Type != "Condition" {
+		t.Fatalf("one folder: %+v", r)
+	}
+	if g, d := conditionsOf("Gammaexport"), conditionsOf("Deltaexport"); g != 0 || d != 0 {
+		t.Errorf("an ambiguous reference was filed: %d and %d conditions", g, d)
+	}
+}
+
+func entries(body map[string]any) []any { e, _ := body["entry"].([]any); return e }

@@ -308,7 +308,9 @@ func (q *importQueue) file(name string, r io.Reader) error {
 			return err
 		}
 		defer q.bar.add(1)
-		if err := q.im.NDJSON(q.ctx, filepath.Base(name), r, nil); err != nil {
+		// The whole name: the folder tells one export's files from
+		// another's (fhir.Importer.NDJSON).
+		if err := q.im.NDJSON(q.ctx, name, r, nil); err != nil {
 			return fmt.Errorf("import %s: %w", name, explain(err))
 		}
 		return nil
