@@ -20,6 +20,13 @@ type Op struct {
 	Expect int64        // update: the version it replaces
 	Kind   haven.Kind   // delete
 	ID     string       // delete
+	// IfNoneExist makes a create conditional (FHIR's If-None-Exist): it
+	// is refused with ErrExists if a record of its kind that the principal
+	// may see already carries this identifier: a person's NHS number, or
+	// another record's identifier as system|value. The caller looked
+	// before the unit; a create made meanwhile by another request is seen
+	// only here, where units of a tenant are applied one at a time.
+	IfNoneExist string
 }
 
 // Method is what an Op does.
@@ -301,6 +308,15 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 			if _, err := get(r); err == nil {
 				return nil, nil, &OpError{i, fmt.Errorf("create %s %s: %w", r.Kind, r.ID, haven.ErrConflict)}
 			}
+			if op.IfNoneExist != "" {
+				found, err := carries(tx, f, r.Kind, op.IfNoneExist)
+				if err != nil {
+					return nil, nil, err
+				}
+				if found {
+					return nil, nil, &OpError{i, fmt.Errorf("create %s: %w", r.Kind, ErrExists)}
+				}
+			}
 			if r.Kind == haven.KindPerson {
 				created[r.ID] = true
 			}
@@ -350,6 +366,47 @@ func wasDeleted(tx store.Tx, r *store.Row) (bool, error) {
 		return false, nil
 	}
 	return err == nil && versions[0].Deleted, err
+}
+
+// ErrExists refuses a conditional create (Op.IfNoneExist) whose
+// identifier a record already carries.
+var ErrExists = fmt.Errorf("%w: a record with this identifier exists", haven.ErrConflict)
+
+// carries reports whether a record of kind that the principal may see
+// carries identifier (for a person, an NHS number), by the same blind
+// index and the same policy as the searches a conditional create looks
+// with (SearchFound, FindByIdentifier), so that what one finds the other
+// does.
+func carries(tx store.Tx, f *facts, kind haven.Kind, identifier string) (bool, error) {
+	tk, err := f.key()
+	if err != nil {
+		return false, err
+	}
+	field, value, action := FieldIdentifier, identifier, policy.ReadRecord
+	if kind == haven.KindPerson {
+		field, value, action = fieldNHS, haven.NormalizeNHSNumber(identifier), policy.ListPeople
+	}
+	hits, err := tx.Lookup(field, tk.BlindIndex(field, value), maxIndexHits+1)
+	if err != nil {
+		return false, err
+	}
+	for _, h := range hits {
+		if h.Kind != kind {
+			continue
+		}
+		if orgKind(kind) {
+			return true, nil
+		}
+		person := h.PersonID
+		if kind == haven.KindPerson {
+			person = h.ID
+		}
+		d, _, _, err := f.decide(action, person, kind, "")
+		if err != nil || d.Allow {
+			return d.Allow, err
+		}
+	}
+	return false, nil
 }
 
 // authorizeReplace asks policy whether rec may replace the stored row old.

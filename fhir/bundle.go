@@ -30,6 +30,7 @@ type entry struct {
 	fullURL string
 	res     object
 	cond    string // If-None-Exist
+	key     string // what cond matches on (condition)
 	expect  int64  // PUT: If-Match version
 	match   *care.Found
 	rec     haven.Record
@@ -105,6 +106,13 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 		return e.err
 	}
 	targets := map[string]string{} // fullUrl → Type/id
+	// A fullUrl or a conditional create's identifier given by more than
+	// one entry: what references the fullUrl would be filed on whichever
+	// came last, and two creates looking for one identifier both look
+	// before either is written, so both create.
+	fullURLs := map[string]int{}   // fullUrl → the first entry with it
+	conds := map[string]int{}      // type and identifier → the first entry
+	ambiguous := map[string]bool{} // fullUrls of more than one entry
 	for i, raw := range entries {
 		e := &entry{index: i}
 		plan = append(plan, e)
@@ -116,11 +124,27 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 			continue
 		}
 		e.fullURL, _ = eo["fullUrl"].(string)
+		if first, ok := fullURLs[e.fullURL]; ok {
+			ambiguous[e.fullURL] = true
+			if err := refuse(e, haven.Invalid("fullUrl", "%s is also the fullUrl of Bundle.entry[%d]; a fullUrl names one entry of a Bundle (bdl-7)", quoteShort(e.fullURL), first)); err != nil {
+				return nil, err
+			}
+			continue
+		} else if e.fullURL != "" {
+			fullURLs[e.fullURL] = i
+		}
 		req, _ := eo["request"].(object)
 		e.method, _ = req["method"].(string)
-		reqURL, _ := req["url"].(string)
 		e.res, _ = eo["resource"].(object)
-		typ, id, _ := strings.Cut(strings.SplitN(reqURL, "?", 2)[0], "/")
+		reqURL, _ := req["url"].(string)
+		path, err := s.relativeURL(strings.SplitN(reqURL, "?", 2)[0])
+		if err != nil {
+			if err := refuse(e, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		typ, id, _ := strings.Cut(path, "/")
 		if e.res != nil {
 			if rt, _ := e.res["resourceType"].(string); rt != typ && e.method != "DELETE" {
 				if err := refuse(e, haven.Invalid("request.url", "names %s but the resource is %s", quoteShort(typ), quoteShort(rt))); err != nil {
@@ -178,6 +202,12 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 				}
 				continue
 			}
+			if t.kind == haven.KindPerson {
+				if err := refuse(e, errPatientDelete); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			e.id = id
 		default:
 			if err := refuse(e, haven.Invalid("request.method", "%s is not supported in a Bundle; Haven applies POST, PUT and DELETE", quoteShort(e.method))); err != nil {
@@ -205,7 +235,15 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 			e.cond = "identifier=" + url.QueryEscape(nhs)
 		}
 		if e.cond != "" {
-			found, err := s.conditional(ctx, p, t, e.cond)
+			var found []care.Found
+			key, err := condition(t, e.cond)
+			if first, ok := conds[t.name+" "+key]; ok && err == nil {
+				err = haven.Invalid("", "creates the same %s as Bundle.entry[%d]: both look for one identifier; send it once, and reference that entry's fullUrl", t.name, first)
+			} else if err == nil {
+				conds[t.name+" "+key] = i
+				found, err = s.conditional(ctx, p, t, key)
+			}
+			e.key = key
 			if err != nil {
 				if err := refuse(e, err); err != nil {
 					return nil, err
@@ -224,14 +262,18 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 			targets[t.name+"/"+sourceID] = t.name + "/" + e.id
 		}
 	}
-	find := func(ref string) (string, bool) {
+	find := func(ref string) (string, bool, error) {
+		if ambiguous[ref] {
+			return "", false, haven.Invalid("resource", "references %s, the fullUrl of more than one entry of this Bundle", quoteShort(ref))
+		}
 		if to, ok := targets[ref]; ok {
-			return to, true
+			return to, true, nil
 		}
 		if o.kept != nil {
-			return o.kept(ref)
+			to, ok := o.kept(ref)
+			return to, ok, nil
 		}
-		return "", false
+		return "", false, nil
 	}
 	// Resolve references to other entries, then make the records.
 	for _, e := range plan {
@@ -267,15 +309,31 @@ func (s *Server) plan(ctx context.Context, p haven.Principal, entries []any, o p
 	return plan, nil
 }
 
+// relativeURL is the path of a Bundle entry's request.url relative to the
+// FHIR base (Patient, Patient/<id>). R4 lets it be absolute too: one on
+// this server's base is taken, as is a leading "/"; any other names
+// another server, whose resources Haven does not write.
+func (s *Server) relativeURL(path string) (string, error) {
+	if rest, ok := strings.CutPrefix(path, s.origin+"/fhir/"); ok && s.origin != "" {
+		return rest, nil
+	}
+	if strings.Contains(path, "://") {
+		return "", haven.Invalid("request.url", "%s is not on this server's FHIR base (%s/fhir); give it relative to the base, as Patient or Patient/<id>", quoteShort(path), s.origin)
+	}
+	return strings.TrimPrefix(path, "/"), nil
+}
+
 // resolve rewrites references that find knows (to other entries of the
 // Bundle, by fullUrl, usually urn:uuid:...) to the Type/id they were given.
 // A urn:uuid reference to no entry of the Bundle cannot be resolved.
-func resolve(v any, find func(ref string) (string, bool)) error {
+func resolve(v any, find func(ref string) (string, bool, error)) error {
 	switch x := v.(type) {
 	case object:
 		for k, c := range x {
 			if ref, ok := c.(string); ok && k == "reference" {
-				if to, ok := find(ref); ok {
+				if to, ok, err := find(ref); err != nil {
+					return err
+				} else if ok {
 					x[k] = to
 				} else if strings.HasPrefix(ref, "urn:uuid:") {
 					return haven.Invalid("resource", "references %s, which is no entry of this Bundle", quoteShort(ref))
@@ -365,7 +423,7 @@ func (e *entry) op(put bool) (care.Op, bool) {
 	case e.match != nil:
 		return care.Op{}, false
 	case e.method == "POST":
-		return care.Op{Method: care.OpCreate, Record: e.rec}, true
+		return care.Op{Method: care.OpCreate, Record: e.rec, IfNoneExist: e.key}, true
 	}
 	return care.Op{Method: care.OpUpdate, Record: e.rec, Expect: e.expect}, true
 }
@@ -391,34 +449,65 @@ func (s *Server) Bundle(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	batch := bundle["type"] == "batch"
-	plan, err := s.plan(r.Context(), p, entries, planOptions{skipRefused: batch})
+	if bundle["type"] == "batch" {
+		s.batch(r.Context(), w, p, entries)
+		return
+	}
+	resp, err := s.transaction(r.Context(), p, entries)
+	if errors.Is(err, care.ErrExists) {
+		// Another request created what a conditional create looked for
+		// after this one looked: planned again, the entry matches it. The
+		// plan rewrote the entries' references, so they are read again.
+		_, entries, _ = decodeBundle(b, "transaction")
+		resp, err = s.transaction(r.Context(), p, entries)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	resp := Bundle{ResourceType: "Bundle", Type: "transaction-response"}
-	if batch {
-		resp.Type = "batch-response"
-	}
-	resp.Entry = make([]BundleEntry, len(plan))
-	if batch {
-		for _, e := range plan {
-			if e.err == nil {
-				var applied []care.Applied
-				if op, ok := e.op(false); ok {
-					applied, e.err = s.care.Apply(r.Context(), p, []care.Op{op})
-				}
-				if e.err == nil {
-					resp.Entry[e.index] = s.entryResponse(e, applied)
-					continue
-				}
-			}
-			resp.Entry[e.index] = BundleEntry{Response: errorResponse(e.err)}
-		}
-		writeResource(w, http.StatusOK, resp)
+	writeResource(w, http.StatusOK, resp)
+}
+
+// batch applies each entry of a batch Bundle on its own and answers with
+// how each went.
+func (s *Server) batch(ctx context.Context, w http.ResponseWriter, p haven.Principal, entries []any) {
+	plan, err := s.plan(ctx, p, entries, planOptions{skipRefused: true})
+	if err != nil {
+		s.fail(w, err)
 		return
 	}
+	resp := Bundle{ResourceType: "Bundle", Type: "batch-response", Entry: make([]BundleEntry, len(plan))}
+	for _, e := range plan {
+		if e.err == nil {
+			var applied []care.Applied
+			if op, ok := e.op(false); ok {
+				applied, e.err = s.care.Apply(ctx, p, []care.Op{op})
+			}
+			if errors.Is(e.err, care.ErrExists) {
+				var f care.Found
+				if f, e.err = s.createdMeanwhile(ctx, p, e.t, e.key); e.err == nil {
+					e.match, e.id = &f, f.Record.RecordID()
+				}
+			}
+			if e.err == nil {
+				resp.Entry[e.index] = s.entryResponse(e, applied)
+				continue
+			}
+		}
+		resp.Entry[e.index] = BundleEntry{Response: errorResponse(e.err)}
+	}
+	writeResource(w, http.StatusOK, resp)
+}
+
+// transaction plans and applies a transaction Bundle's entries as one
+// unit, and returns the transaction-response.
+func (s *Server) transaction(ctx context.Context, p haven.Principal, entries []any) (Bundle, error) {
+	resp := Bundle{ResourceType: "Bundle", Type: "transaction-response"}
+	plan, err := s.plan(ctx, p, entries, planOptions{})
+	if err != nil {
+		return resp, err
+	}
+	resp.Entry = make([]BundleEntry, len(plan))
 	var ops []care.Op
 	var writing []*entry
 	for _, e := range order(plan) {
@@ -427,14 +516,13 @@ func (s *Server) Bundle(w http.ResponseWriter, r *http.Request) {
 			writing = append(writing, e)
 		}
 	}
-	applied, err := s.care.Apply(r.Context(), p, ops)
+	applied, err := s.care.Apply(ctx, p, ops)
 	if err != nil {
 		var oe *care.OpError
 		if errors.As(err, &oe) {
 			err = entryError(writing[oe.Index].index, oe.Err)
 		}
-		s.fail(w, err)
-		return
+		return resp, err
 	}
 	for i, e := range writing {
 		resp.Entry[e.index] = s.entryResponse(e, applied[i:i+1])
@@ -444,7 +532,7 @@ func (s *Server) Bundle(w http.ResponseWriter, r *http.Request) {
 			resp.Entry[e.index] = s.entryResponse(e, nil)
 		}
 	}
-	writeResource(w, http.StatusOK, resp)
+	return resp, nil
 }
 
 // entryResponse is the response entry of an applied (or matched) entry.

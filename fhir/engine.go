@@ -134,8 +134,13 @@ func (s *Server) Create(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	var key string
 	if cond := r.Header.Get("If-None-Exist"); cond != "" {
-		found, err := s.conditional(r.Context(), p, t, cond)
+		if key, err = condition(t, cond); err != nil {
+			s.fail(w, err)
+			return
+		}
+		found, err := s.conditional(r.Context(), p, t, key)
 		if err != nil {
 			s.fail(w, err)
 			return
@@ -150,7 +155,16 @@ func (s *Server) Create(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	applied, err := s.care.Apply(r.Context(), p, []care.Op{{Method: care.OpCreate, Record: rec}})
+	applied, err := s.care.Apply(r.Context(), p, []care.Op{{Method: care.OpCreate, Record: rec, IfNoneExist: key}})
+	if errors.Is(err, care.ErrExists) {
+		f, err := s.createdMeanwhile(r.Context(), p, t, key)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		s.answer(w, f, http.StatusOK)
+		return
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -158,21 +172,39 @@ func (s *Server) Create(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, care.Found{Record: rec, Meta: applied[0].Meta}, http.StatusCreated)
 }
 
-// conditional resolves an If-None-Exist or conditional search: identifier
-// =system|value. It returns the matches; more than one is 412.
-func (s *Server) conditional(ctx context.Context, p haven.Principal, t *typeInfo, cond string) ([]care.Found, error) {
+// condition reads an If-None-Exist (or a Bundle entry's ifNoneExist): one
+// identifier, system and value both given, as a search needs them
+// (checkIdentifier: the blind index holds them exactly); a patient's must
+// be their NHS number. It returns the identifier as the record service
+// matches it (conditional, care.Op.IfNoneExist): for a patient, the
+// number alone.
+func condition(t *typeInfo, cond string) (string, error) {
 	q, err := url.ParseQuery(strings.TrimPrefix(cond, "?"))
 	ident := q.Get("identifier")
-	if err != nil || len(q) != 1 || len(q["identifier"]) != 1 || ident == "" {
-		return nil, haven.Invalid("If-None-Exist", "Haven supports conditional create on one identifier (identifier=system|value); found %s", quoteShort(cond))
+	if err != nil || len(q) != 1 || len(q["identifier"]) != 1 {
+		return "", haven.Invalid("If-None-Exist", "Haven supports conditional create on one identifier (identifier=system|value); found %s", quoteShort(cond))
 	}
+	if err := checkIdentifier(ident); err != nil {
+		var inv *haven.InvalidError
+		errors.As(err, &inv)
+		return "", &haven.InvalidError{Field: "If-None-Exist", Reason: inv.Reason}
+	}
+	if t.kind != haven.KindPerson {
+		return ident, nil
+	}
+	sys, val, _ := strings.Cut(ident, "|")
+	if sys != NHSNumberSystem {
+		return "", haven.Invalid("If-None-Exist", "patients are matched on their NHS number: identifier=%s|<number>", NHSNumberSystem)
+	}
+	return val, nil
+}
+
+// conditional finds the resources of type t a conditional create matches:
+// key is as condition returns it. More than one is 412.
+func (s *Server) conditional(ctx context.Context, p haven.Principal, t *typeInfo, key string) ([]care.Found, error) {
 	var found []care.Found
 	if t.kind == haven.KindPerson {
-		sys, val, ok := strings.Cut(ident, "|")
-		if !ok || sys != NHSNumberSystem {
-			return nil, haven.Invalid("If-None-Exist", "patients are matched on their NHS number: identifier=%s|<number>", NHSNumberSystem)
-		}
-		people, err := s.care.Search(ctx, p, care.Query{NHSNumber: val, Limit: 2})
+		people, err := s.care.Search(ctx, p, care.Query{NHSNumber: key, Limit: 2})
 		if err != nil {
 			return nil, err
 		}
@@ -183,13 +215,31 @@ func (s *Server) conditional(ctx context.Context, p haven.Principal, t *typeInfo
 			}
 			found = append(found, f)
 		}
-	} else if found, _, err = s.care.FindByIdentifier(ctx, p, t.kind, ident, "", 2); err != nil {
-		return nil, err
+	} else {
+		var err error
+		if found, _, err = s.care.FindByIdentifier(ctx, p, t.kind, key, "", 2); err != nil {
+			return nil, err
+		}
 	}
 	if len(found) > 1 {
-		return nil, &preconditionError{"more than one " + t.name + " matches " + ident}
+		return nil, &preconditionError{"more than one " + t.name + " matches " + key}
 	}
 	return found, nil
+}
+
+// createdMeanwhile answers a conditional create the record service refused
+// (care.ErrExists) because another request created a match after this one
+// looked: as if the match had been there to find, which it now is (one
+// match is returned; more than one is 412).
+func (s *Server) createdMeanwhile(ctx context.Context, p haven.Principal, t *typeInfo, key string) (care.Found, error) {
+	found, err := s.conditional(ctx, p, t, key)
+	if err == nil && len(found) != 1 {
+		err = &preconditionError{"a " + t.name + " matching the condition was created by another request while this one was applied, and is no longer the one match"}
+	}
+	if err != nil {
+		return care.Found{}, err
+	}
+	return found[0], nil
 }
 
 // preconditionError is a conditional interaction that matched more than
@@ -238,6 +288,9 @@ func (s *Server) Update(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, care.Found{Record: rec, Meta: applied[0].Meta}, http.StatusOK)
 }
 
+// errPatientDelete refuses a Patient's delete, alone or in a Bundle.
+var errPatientDelete = &ruleError{"business-rule", "a Patient cannot be deleted through the API: erasing a person's record is done by the organisation in Haven's console (haven admin erase)"}
+
 // Delete answers DELETE /fhir/{type}/{id}. People are not deleted: erasing
 // a person is a decision for the organisation, made in the console.
 func (s *Server) Delete(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +299,7 @@ func (s *Server) Delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t.kind == haven.KindPerson {
-		s.fail(w, &ruleError{"business-rule", "a Patient cannot be deleted through the API: erasing a person's record is done by the organisation in Haven's console (haven admin erase)"})
+		s.fail(w, errPatientDelete)
 		return
 	}
 	if _, err := s.care.Apply(r.Context(), p, []care.Op{{Method: care.OpDelete, Kind: t.kind, ID: r.PathValue("id")}}); err != nil {
