@@ -137,23 +137,33 @@ func unsupportedParams(w http.ResponseWriter, r *http.Request, q url.Values, wha
 // with the form's parameters (and any in the URL). Its self and next links
 // are GET links, as a page is fetched.
 func (s *Server) SearchForm(w http.ResponseWriter, r *http.Request) {
+	if formAsQuery(w, r) {
+		s.Search(w, r)
+	}
+}
+
+// formAsQuery reads a POST _search form into the request's query, so that
+// the GET search handler answers it with the same checks as an address: a
+// form only, within the body limit, every name and value text. It answers
+// the request itself and returns false when the form is refused.
+func formAsQuery(w http.ResponseWriter, r *http.Request) bool {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		writeOutcome(w, http.StatusUnsupportedMediaType, "not-supported", "POST _search takes its parameters as a form (application/x-www-form-urlencoded)")
-		return
+		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
 		WriteInvalid(w, "the form could not be read: "+err.Error())
-		return
+		return false
 	}
 	for name, values := range r.Form {
 		if !haven.StoredText(name) || slices.ContainsFunc(values, func(v string) bool { return !haven.StoredText(v) }) {
 			WriteInvalid(w, "a form parameter is not UTF-8 text, or holds a NUL")
-			return
+			return false
 		}
 	}
 	r.URL.RawQuery = r.Form.Encode()
-	s.Search(w, r)
+	return true
 }
 
 // answerSearch sends a search's Bundle with its self link and, when
