@@ -72,8 +72,9 @@ const MaxSearchResults = 50
 
 // maxIndexHits bounds how many blind-index entries one term of a search
 // reads. A term matching more cannot be paged through honestly (the store
-// reads the first entries only), so such a search is refused and the
-// caller asked for a narrower one.
+// reads the first entries only), so it is only checked on the people the
+// other terms find, each at most maxIndexHits; a search with no such other
+// term is refused and the caller asked for a narrower one.
 const maxIndexHits = 10 * MaxSearchResults
 
 // PersonRecord reads a person's whole record except home-access details.
@@ -231,19 +232,31 @@ func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) (
 				return nil, err
 			}
 		}
-		// Intersect the matches of every term, by person.
-		var ids map[string]bool
-		for _, t := range terms {
+		// Intersect the matches of every term, by person. A term matching
+		// more than a search reads (a common family name) cannot list its
+		// people, but it can still be asked of each person the other terms
+		// found; only a search whose every term is that common is refused.
+		hitsOf := func(t term) ([]store.IndexHit, bool, error) {
 			var hits []store.IndexHit
 			for _, field := range t.fields {
 				h, err := tx.Lookup(field, tk.BlindIndex(field, t.value), maxIndexHits+1)
-				if err != nil {
-					return nil, err
-				}
-				if len(h) > maxIndexHits {
-					return nil, errTooManyMatches
+				if err != nil || len(h) > maxIndexHits {
+					return nil, false, err
 				}
 				hits = append(hits, h...)
+			}
+			return hits, true, nil
+		}
+		var ids map[string]bool
+		var common []term
+		for _, t := range terms {
+			hits, all, err := hitsOf(t)
+			if err != nil {
+				return nil, err
+			}
+			if !all {
+				common = append(common, t)
+				continue
 			}
 			next := map[string]bool{}
 			for _, h := range hits {
@@ -252,6 +265,24 @@ func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) (
 				}
 			}
 			ids = next
+		}
+		if len(common) == len(terms) {
+			return nil, errTooManyMatches
+		}
+		for _, t := range common {
+			for id := range ids {
+				in := false
+				for _, field := range t.fields {
+					if in, err = tx.Indexed(field, tk.BlindIndex(field, t.value), haven.KindPerson, id); err != nil {
+						return nil, err
+					} else if in {
+						break
+					}
+				}
+				if !in {
+					delete(ids, id)
+				}
+			}
 		}
 		f.search, f.matches = true, len(ids)
 		sorted := make([]string, 0, len(ids))
@@ -272,9 +303,9 @@ func (s *Service) SearchFound(ctx context.Context, p haven.Principal, q Query) (
 	return people, more, err
 }
 
-// errTooManyMatches refuses a search one of whose terms matches more
+// errTooManyMatches refuses a search every one of whose terms matches more
 // entries than a search reads.
-var errTooManyMatches = haven.Invalid("", "too many people match one of the terms to page through them; add another (a birth date, a given name)")
+var errTooManyMatches = haven.Invalid("", "too many people match each of the terms to page through them; add another (a birth date, a given name)")
 
 // listPeople fetches up to limit of the people ids (in order) as they appear
 // in a list or search result, and whether more of them would have been

@@ -316,6 +316,15 @@ func (s *Server) AuditEventSearch(w http.ResponseWriter, r *http.Request) {
 	s.answerSearch(w, b, "AuditEvent", q, ignored)
 }
 
+// AuditEventSearchForm answers POST /fhir/AuditEvent/_search: the audit
+// log search GET would run with the form's parameters, as for every
+// searchable type.
+func (s *Server) AuditEventSearchForm(w http.ResponseWriter, r *http.Request) {
+	if formAsQuery(w, r) {
+		s.AuditEventSearch(w, r)
+	}
+}
+
 // searchAudit runs a search of the audit log whose parameters are all
 // supported: one page, oldest first, paged by sequence number.
 func (s *Server) searchAudit(ctx context.Context, p haven.Principal, q url.Values) (*Bundle, error) {

@@ -137,23 +137,33 @@ func unsupportedParams(w http.ResponseWriter, r *http.Request, q url.Values, wha
 // with the form's parameters (and any in the URL). Its self and next links
 // are GET links, as a page is fetched.
 func (s *Server) SearchForm(w http.ResponseWriter, r *http.Request) {
+	if formAsQuery(w, r) {
+		s.Search(w, r)
+	}
+}
+
+// formAsQuery reads a POST _search form into the request's query, so that
+// the GET search handler answers it with the same checks as an address: a
+// form only, within the body limit, every name and value text. It answers
+// the request itself and returns false when the form is refused.
+func formAsQuery(w http.ResponseWriter, r *http.Request) bool {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		writeOutcome(w, http.StatusUnsupportedMediaType, "not-supported", "POST _search takes its parameters as a form (application/x-www-form-urlencoded)")
-		return
+		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
 		WriteInvalid(w, "the form could not be read: "+err.Error())
-		return
+		return false
 	}
 	for name, values := range r.Form {
 		if !haven.StoredText(name) || slices.ContainsFunc(values, func(v string) bool { return !haven.StoredText(v) }) {
 			WriteInvalid(w, "a form parameter is not UTF-8 text, or holds a NUL")
-			return
+			return false
 		}
 	}
 	r.URL.RawQuery = r.Form.Encode()
-	s.Search(w, r)
+	return true
 }
 
 // answerSearch sends a search's Bundle with its self link and, when
@@ -189,7 +199,7 @@ func (s *Server) search(ctx context.Context, p haven.Principal, t *typeInfo, q u
 		count = min(c, maxCount)
 	}
 	after := q.Get("_cursor")
-	keep, filtered, err := searchFilter(t, q)
+	keep, err := searchFilter(t, q)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +207,7 @@ func (s *Server) search(ctx context.Context, p haven.Principal, t *typeInfo, q u
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := readPage(src, keep, filtered, after, count)
+	page, next, err := readPage(src, keep, after, count)
 	if err != nil {
 		return nil, err
 	}
@@ -307,9 +317,8 @@ func checkIdentifier(v string) error {
 }
 
 // searchFilter is the test every candidate must pass: each parameter given,
-// each time it is given. filtered reports whether it can turn a candidate
-// away (a parameter other than the one the candidates are read by).
-func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), bool, error) {
+// each time it is given.
+func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), error) {
 	var tests []func(care.Found, object) bool
 	for _, ids := range alternatives(q["_id"]) {
 		tests = append(tests, func(f care.Found, _ object) bool { return slices.Contains(ids, f.Record.RecordID()) })
@@ -317,7 +326,7 @@ func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), bo
 	if t.subject != "" {
 		people, err := patientsOf(q)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		for _, ids := range people {
 			tests = append(tests, func(_ care.Found, res object) bool {
@@ -329,7 +338,7 @@ func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), bo
 	if t.kind != haven.KindPerson {
 		for _, id := range q["identifier"] {
 			if err := checkIdentifier(id); err != nil {
-				return nil, false, err
+				return nil, err
 			}
 			tests = append(tests, func(_ care.Found, res object) bool { return slices.Contains(identifiers(res), id) })
 		}
@@ -337,7 +346,7 @@ func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), bo
 	for _, cond := range q["_lastUpdated"] {
 		match, err := dateFilter("_lastUpdated", cond)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		tests = append(tests, func(f care.Found, _ object) bool {
 			from, to, ok := dateRange(f.Meta.Updated)
@@ -347,7 +356,7 @@ func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), bo
 	for _, cond := range q["date"] {
 		match, err := dateFilter("date", cond)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		tests = append(tests, func(_ care.Found, res object) bool {
 			from, to, ok := dateSpan(t, res)
@@ -369,7 +378,7 @@ func searchFilter(t *typeInfo, q url.Values) (func(care.Found) (bool, error), bo
 		}
 		return true, nil
 	}
-	return keep, len(tests) > 0, nil
+	return keep, nil
 }
 
 // source reads the candidates of a search in id order.
@@ -383,7 +392,9 @@ type candidateSource struct {
 
 // maxReads bounds the reads of the store one page makes while filters turn
 // candidates away: a page that would need more ends early, with a next
-// link that carries on from the last candidate read.
+// link that carries on from the last candidate read. As no read asks for
+// more than the page's _count, a page reads at most maxReads times _count
+// records, which bounds what a search that matches little lists and audits.
 const maxReads = 10
 
 // fullPages is a source that pages by the page size the client asked for.
@@ -487,18 +498,17 @@ func (s *Server) listRead(ctx context.Context, p haven.Principal, t *typeInfo) f
 
 // readPage reads candidates after the cursor until count pass keep or none
 // is left, and returns them with the cursor of the next page ("" when
-// nothing can follow). Without filters every candidate is kept, so each
-// read asks for what the page still lacks; with them, for full pages.
-func readPage(src candidateSource, keep func(care.Found) (bool, error), filtered bool, after string, count int) ([]care.Found, string, error) {
+// nothing can follow). Each read asks only for what the page still lacks:
+// every record read is listed, audited and counted by the guard whether or
+// not a filter keeps it, so a page reads at most src.reads times its count,
+// however few of them match. A page that stops at that bound carries on,
+// in its next link, from the last record read.
+func readPage(src candidateSource, keep func(care.Found) (bool, error), after string, count int) ([]care.Found, string, error) {
 	var page []care.Found
 	cursor := after
 	count = min(count, src.size)
 	for range src.reads {
-		n := count - len(page)
-		if filtered {
-			n = src.size
-		}
-		found, last, err := src.read(cursor, n)
+		found, last, err := src.read(cursor, count-len(page))
 		if err != nil {
 			return nil, "", err
 		}

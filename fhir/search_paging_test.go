@@ -1,6 +1,7 @@
 package fhir_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -8,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/authtest"
+	"github.com/havencare/haven/guard"
 )
 
 // searchPage is one searchset as a client sees it.
@@ -259,4 +262,38 @@ func validNHS(n int) string {
 		return ""
 	}
 	return d + fmt.Sprint(c)
+}
+
+// Every record a page reads is listed, audited and counted by the guard,
+// whether or not a filter keeps it. A filtered page that matches nobody
+// reads at most ten times its _count, so a normal client asking for one
+// result is not taken for one reading the organisation.
+func TestSearchFilteredPageReadsBoundedByCount(t *testing.T) {
+	a := newAPIWith(t, authtest.Options{People: 25, Canaries: -1})
+	ctx := context.Background()
+	sys := haven.SystemPrincipal(authtest.North, "test")
+	st, err := a.Care.Settings(ctx, sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More people than a page of one may read, fewer than the tenant holds.
+	st.Budgets[haven.RoleAPIClient] = guard.Budget{PerHour: 15, PerDay: 100}
+	if err := a.Care.SetSettings(ctx, sys, st); err != nil {
+		t.Fatal(err)
+	}
+	audited := func() (n int) {
+		if err := a.DB.SQL().QueryRow(`SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, authtest.North).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tok := a.token(t, authtest.North, "system/Patient.rs")
+	before := audited()
+	p, status := getPage(t, a, tok, "/fhir/Patient?_lastUpdated=lt1990-01-01&_count=1")
+	if status != 200 || len(p.ids) != 0 || p.next == "" {
+		t.Fatalf("a filtered page of one matching nobody: %d, %d matches, next %q: %.300s", status, len(p.ids), p.next, p.raw)
+	}
+	if n := audited() - before; n > 10 {
+		t.Errorf("a filtered page of one listed %d records; at most 10 reads of one", n)
+	}
 }

@@ -184,6 +184,10 @@ type Tx interface {
 	SetIndex(kind haven.Kind, id, personID string, entries []IndexEntry) error
 	// Lookup finds records whose indexed field has exactly this digest.
 	Lookup(field string, digest []byte, limit int) ([]IndexHit, error)
+	// Indexed reports whether one record has this digest in the field's
+	// index: a lookup for a value too common to read every hit of, asked
+	// only of records found some other way.
+	Indexed(field string, digest []byte, kind haven.Kind, id string) (bool, error)
 
 	// AppendAudit adds e to the tenant's audit log. The entry commits or
 	// rolls back with everything else in the transaction; if it cannot be

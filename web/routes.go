@@ -33,6 +33,7 @@ func (s *Server) register() {
 	s.route("POST", "/fhir/{$}", Public, plain(f.Bundle), noCookies)
 	// The audit log as AuditEvent: read and search only; writes are 405.
 	s.route("GET", "/fhir/AuditEvent", Public, plain(f.AuditEventSearch), noCookies)
+	s.route("POST", "/fhir/AuditEvent/_search", Public, plain(f.AuditEventSearchForm), noCookies)
 	s.route("GET", "/fhir/AuditEvent/{id}", Public, plain(f.AuditEventRead), noCookies)
 	s.route("POST", "/fhir/AuditEvent", Public, plain(f.AuditEventWrite), noCookies)
 	for _, m := range []string{"PUT", "PATCH", "DELETE"} {

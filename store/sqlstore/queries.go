@@ -21,7 +21,7 @@ type queries struct {
 	// erasePersonRecords and erasePersonVersions delete a person's rows
 	// and the person's own record (see txn.ErasePerson).
 	erasePersonRecords, erasePersonVersions [2]string
-	insertIndex, lookup                     string
+	insertIndex, lookup, indexed            string
 	auditHead, initHead, claimSeqs          string
 	auditHeadRead                           string // without the row lock, for views
 	readHash                                string
@@ -110,6 +110,7 @@ func prepareQueries(d *Dialect) queries {
 
 		insertIndex: r(`INSERT INTO blind_index (tenant_id, field, digest, kind, record_id, person_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		lookup:      r(`SELECT kind, record_id, person_id FROM blind_index WHERE tenant_id = ? AND field = ? AND digest = ? ORDER BY kind, record_id LIMIT ?`),
+		indexed:     r(`SELECT 1 FROM blind_index WHERE tenant_id = ? AND field = ? AND digest = ? AND kind = ? AND record_id = ?`),
 
 		auditHead:     r(`SELECT size FROM audit_heads WHERE tenant_id = ?` + d.RowLock),
 		auditHeadRead: r(`SELECT size FROM audit_heads WHERE tenant_id = ?`),

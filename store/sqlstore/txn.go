@@ -585,6 +585,17 @@ func (t *txn) lookup(field string, digest []byte, limit int) ([]store.IndexHit, 
 	return out, rows.Err()
 }
 
+func (t *txn) Indexed(field string, digest []byte, kind haven.Kind, id string) (bool, error) {
+	var one int
+	err := t.row(t.s.q.indexed, t.tenant, field, digest, string(kind), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("indexed: %w", err)
+	}
+	return true, nil
+}
+
 // AppendAudit implements store.Tx: the entry waits in the transaction's
 // audit writer and is written with the others of its batch, before the
 // batch commits (see auditWriter); its index is claimed then. A unit of

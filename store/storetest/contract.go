@@ -53,6 +53,7 @@ func Run(t *testing.T, h Harness) {
 		{"NonTextKeysNameNothing", testNonTextKeys},
 		{"EraseFindsPersonRecord", testEraseFindsPersonRecord},
 		{"SetIndexEntries", testSetIndexEntries},
+		{"Indexed", testIndexed},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t, h)) })
 	}

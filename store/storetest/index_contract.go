@@ -58,3 +58,46 @@ func testSetIndexEntries(t *testing.T, e *env) {
 		t.Fatalf("%d index rows left after setting none", n)
 	}
 }
+
+// testIndexed: Indexed finds one record's entry by field, digest, kind and
+// id, and nothing that differs in any of them, in another tenant, or under
+// a key that is not text.
+func testIndexed(t *testing.T, e *env) {
+	e.tenant("t1")
+	e.tenant("t2")
+	in := func(tenant string) haven.Scope { return haven.ScopeOf(haven.SystemPrincipal(tenant, "test")) }
+	d := []byte("digest-common")
+	if err := e.db.Update(ctx, in("t1"), func(tx store.Tx) error {
+		if err := tx.SetIndex(haven.KindPerson, "p1", "p1", []store.IndexEntry{{Field: "family", Digest: d}}); err != nil {
+			return err
+		}
+		return tx.SetIndex(haven.KindNote, "n1", "p1", []store.IndexEntry{{Field: "given", Digest: d}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tenant, field, digest string
+		kind                  haven.Kind
+		id                    string
+		want                  bool
+	}{
+		{"t1", "family", "digest-common", haven.KindPerson, "p1", true},
+		{"t1", "given", "digest-common", haven.KindNote, "n1", true},
+		{"t1", "given", "digest-common", haven.KindPerson, "p1", false},
+		{"t1", "family", "digest-other", haven.KindPerson, "p1", false},
+		{"t1", "family", "digest-common", haven.KindNote, "p1", false},
+		{"t1", "family", "digest-common", haven.KindPerson, "p2", false},
+		{"t2", "family", "digest-common", haven.KindPerson, "p1", false},
+		{"t1", "family", "digest-common", haven.KindPerson, "p1\x00", false},
+	} {
+		var got bool
+		err := e.db.View(ctx, in(c.tenant), func(tx store.Tx) error {
+			var err error
+			got, err = tx.Indexed(c.field, []byte(c.digest), c.kind, c.id)
+			return err
+		})
+		if err != nil || got != c.want {
+			t.Errorf("%+v: got %v, %v", c, got, err)
+		}
+	}
+}
