@@ -51,12 +51,13 @@ const maxBody = 1 << 20
 // with search for listing, read for reading, and both create and update for
 // writing (policy does not tell a create from an update). Home access is
 // served as no type: it is never available through the API. The audit log
-// (read-audit) needs system/AuditEvent.rs named explicitly, as a bulk export
-// needs each type named: a wildcard does not cover it (auditScope).
-func ScopeAllows(scopes []string, a policy.Action, k haven.Kind) bool {
+// (read-audit) needs system/AuditEvent.rs among the named scopes, those the
+// client was registered with by type, as a bulk export needs each type
+// named: a wildcard does not cover it (auditScope).
+func ScopeAllows(scopes, named []string, a policy.Action, k haven.Kind) bool {
 	switch a {
 	case policy.ReadAudit:
-		return auditScope(scopes)
+		return auditScope(named)
 	case policy.ListPeople:
 		return smart.Permits(scopes, "Patient", "s")
 	case policy.ListStaff:
@@ -93,6 +94,7 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Princi
 			// service narrow their access by them (care/facts.go).
 			p := g.Principal
 			p.Scopes = append([]string{}, g.Scopes...)
+			p.NamedScopes = append([]string{}, g.NamedScopes...)
 			p.Purpose = "API: " + r.Method + " " + r.URL.Path
 			if p.Role != haven.RoleAPIClient {
 				p.Purpose = "API (app " + g.Client + "): " + r.Method + " " + r.URL.Path

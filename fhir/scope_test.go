@@ -1,0 +1,45 @@
+package fhir_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/havencare/haven/auth/authtest"
+)
+
+// Scope enforcement at the API, on both stores: what a token's scopes
+// reach, whatever the request spells.
+func TestScopesSQLite(t *testing.T) { testScopes(t, authtest.Options{People: 3}) }
+
+func TestScopesPostgres(t *testing.T) { testScopes(t, authtest.Options{People: 3, Postgres: true}) }
+
+func testScopes(t *testing.T, opt authtest.Options) {
+	a := newAPIWith(t, opt)
+
+	// A client registered for the wildcard may ask for system/AuditEvent.rs
+	// or system/Patient.rs by name, and gets a token spelled so; only its
+	// registration says whether those were given by type, and the audit
+	// log and bulk export are reached only by scopes given by type.
+	t.Run("asked by name through a wildcard", func(t *testing.T) {
+		wild := a.register(t, authtest.North, "system/*.rs")
+		audit := a.clientToken(t, wild, "system/AuditEvent.rs")
+		a.do(t, "GET", "/fhir/AuditEvent?_count=1", audit, "").outcome(t, http.StatusForbidden)
+		a.do(t, "GET", "/fhir/AuditEvent/0", audit, "").outcome(t, http.StatusForbidden)
+		patients := a.clientToken(t, wild, "system/Patient.rs")
+		a.do(t, "GET", "/fhir/$export?_type=Patient", patients, "", "Prefer", "respond-async").outcome(t, http.StatusForbidden)
+		a.do(t, "GET", "/fhir/$export", patients, "", "Prefer", "respond-async").outcome(t, http.StatusForbidden)
+		// The wildcard still reads and searches.
+		if r := a.do(t, "GET", "/fhir/Patient?_count=1", patients, ""); r.status != http.StatusOK {
+			t.Errorf("search under system/*.rs: %d %s", r.status, r.raw)
+		}
+
+		// Registered by type beside the wildcard, the same requests work.
+		named := a.register(t, authtest.North, "system/*.rs", "system/AuditEvent.rs", "system/Patient.rs")
+		if r := a.do(t, "GET", "/fhir/AuditEvent?_count=1", a.clientToken(t, named, "system/AuditEvent.rs"), ""); r.status != http.StatusOK {
+			t.Errorf("audit log under a registered system/AuditEvent.rs: %d %s", r.status, r.raw)
+		}
+		if r := a.do(t, "GET", "/fhir/$export?_type=Patient", a.clientToken(t, named, "system/Patient.rs"), "", "Prefer", "respond-async"); r.status != http.StatusAccepted {
+			t.Errorf("export under a registered system/Patient.rs: %d %s", r.status, r.raw)
+		}
+	})
+}
