@@ -42,4 +42,32 @@ func testScopes(t *testing.T, opt authtest.Options) {
 			t.Errorf("export under a registered system/Patient.rs: %d %s", r.status, r.raw)
 		}
 	})
+
+	// SMART v2 gives deleting its own permission: create, read and update
+	// do not include it.
+	t.Run("delete needs d", func(t *testing.T) {
+		person := realPerson(t, a, authtest.North)
+		for _, c := range []struct {
+			scope string
+			want  int
+		}{
+			{"system/Condition.cru", http.StatusForbidden},
+			{"system/Condition.cud", http.StatusNoContent},
+			{"system/Condition.cruds", http.StatusNoContent},
+		} {
+			tok := a.token(t, authtest.North, c.scope)
+			created := a.do(t, "POST", "/fhir/Condition", tok, sprintf(condition, person))
+			if created.status != http.StatusCreated {
+				t.Fatalf("%s: create: %d %s", c.scope, created.status, created.raw)
+			}
+			id, _ := created.body["id"].(string)
+			if r := a.do(t, "DELETE", "/fhir/Condition/"+id, tok, ""); r.status != c.want {
+				t.Errorf("%s: DELETE: %d %s, want %d", c.scope, r.status, r.raw, c.want)
+			}
+			kept := a.do(t, "GET", "/fhir/Condition/"+id, a.token(t, authtest.North, "system/Condition.rs"), "").status == http.StatusOK
+			if kept != (c.want == http.StatusForbidden) {
+				t.Errorf("%s: record still there after DELETE: %v", c.scope, kept)
+			}
+		}
+	})
 }

@@ -48,8 +48,9 @@ const maxBody = 1 << 20
 
 // ScopeAllows is the record service's scope check for API clients: the
 // token's SMART scopes must cover the resource type the kind is served as,
-// with search for listing, read for reading, and both create and update for
-// writing (policy does not tell a create from an update). Home access is
+// with search for listing, read for reading, both create and update for
+// writing (policy does not tell a create from an update) and delete for
+// deleting. Home access is
 // served as no type: it is never available through the API. The audit log
 // (read-audit) needs system/AuditEvent.rs among the named scopes, those the
 // client was registered with by type, as a bulk export needs each type
@@ -72,6 +73,8 @@ func ScopeAllows(scopes, named []string, a policy.Action, k haven.Kind) bool {
 		return smart.Permits(scopes, t.name, "r")
 	case policy.WriteRecord:
 		return smart.Permits(scopes, t.name, "cu")
+	case policy.DeleteRecord:
+		return smart.Permits(scopes, t.name, "d")
 	}
 	return false
 }

@@ -443,3 +443,33 @@ func TestPure(t *testing.T) {
 		t.Fatalf("checked %d source files; expected policy.go and rules.go", checked)
 	}
 }
+
+// TestDeleteJudgedAsWrite: delete-record has no column in the matrix
+// because every rule judges it exactly as write-record; only the scopes the
+// caller works out for it differ. Random facts (fixed seed) for every role,
+// tenant and kind, with supplier grants listing write-record as they do.
+func TestDeleteJudgedAsWrite(t *testing.T) {
+	if !DeleteRecord.Valid() || slices.Contains(Actions(), DeleteRecord) {
+		t.Fatalf("delete-record: valid %v, in the matrix %v", DeleteRecord.Valid(), slices.Contains(Actions(), DeleteRecord))
+	}
+	rng := rand.New(rand.NewPCG(2026, 1234))
+	roles := append(slices.Clone(allRoles), "root")
+	tenants := []string{tenant, other, ""}
+	kinds := []haven.Kind{haven.KindPerson, haven.KindCondition, haven.KindNote, haven.KindVisit, haven.KindHomeAccess, haven.KindStaff, ""}
+	allowed := 0
+	for range 20000 {
+		p := haven.Principal{ID: "u", Role: roles[rng.IntN(len(roles))], TenantID: tenants[rng.IntN(3)]}
+		s := Subject{TenantID: tenants[rng.IntN(3)], PersonID: []string{person, ""}[rng.IntN(2)], Kind: kinds[rng.IntN(len(kinds))]}
+		c := randomContext(rng)
+		w, d := Decide(p, WriteRecord, s, c), Decide(p, DeleteRecord, s, c)
+		if w != d {
+			t.Fatalf("%s %+v %+v: write %+v, delete %+v", p.Role, s, c, w, d)
+		}
+		if d.Allow {
+			allowed++
+		}
+	}
+	if allowed == 0 {
+		t.Errorf("no delete allowed in the draws: the comparison tested only refusals")
+	}
+}

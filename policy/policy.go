@@ -30,6 +30,7 @@ const (
 	ListPeople       Action = "list-people"        // see that a person exists in a list or search result (name, birth date, NHS number)
 	ReadRecord       Action = "read-record"        // open a person's care record (every kind except home access)
 	WriteRecord      Action = "write-record"       // create or change a person's record
+	DeleteRecord     Action = "delete-record"      // delete one of a person's records: judged as write-record (see decide)
 	RevealHomeAccess Action = "reveal-home-access" // key-safe code and entry instructions
 	BreakGlass       Action = "break-glass"        // open a short lease on one person outside one's relationship
 	Export           Action = "export"             // whole-record (one person) or bulk (no person) export
@@ -45,8 +46,9 @@ const (
 )
 
 // Actions returns every action, in the order of the matrix in
-// docs/permissions.md. It returns a new slice each call so that no caller can
-// change what another sees.
+// docs/permissions.md, except DeleteRecord, which every rule judges as
+// WriteRecord and so has no column of its own. It returns a new slice each
+// call so that no caller can change what another sees.
 func Actions() []Action {
 	return []Action{ListPeople, ReadRecord, WriteRecord, RevealHomeAccess, BreakGlass, Export,
 		ManageStaff, ManageClients, ManageSettings, ReadAudit, ReviewAlerts, RequestSupport, ApproveSupport,
@@ -57,7 +59,7 @@ func Actions() []Action {
 // refused rather than treated as the nearest known one.
 func (a Action) Valid() bool {
 	switch a {
-	case ListPeople, ReadRecord, WriteRecord, RevealHomeAccess, BreakGlass, Export,
+	case ListPeople, ReadRecord, WriteRecord, DeleteRecord, RevealHomeAccess, BreakGlass, Export,
 		ManageStaff, ManageClients, ManageSettings, ReadAudit, ReviewAlerts, RequestSupport, ApproveSupport,
 		ListStaff, Erase:
 		return true
@@ -68,7 +70,7 @@ func (a Action) Valid() bool {
 // personal reports whether a is always about one person.
 func (a Action) personal() bool {
 	switch a {
-	case ListPeople, ReadRecord, WriteRecord, RevealHomeAccess, BreakGlass, Erase:
+	case ListPeople, ReadRecord, WriteRecord, DeleteRecord, RevealHomeAccess, BreakGlass, Erase:
 		return true
 	}
 	return false
@@ -190,6 +192,14 @@ func decide(p haven.Principal, a Action, s Subject, c Context) Decision {
 	}
 	if !a.Valid() {
 		return deny("unknown action")
+	}
+	// A delete carries the risk of a write, and whoever may change a record
+	// may delete it: every rule, and a supplier grant of write-record,
+	// judges it as one. It is an action of its own only for the scopes the
+	// caller puts in c.ScopeAllows, where SMART gives deleting its own
+	// permission (d) and the caller asks about the action as named.
+	if a == DeleteRecord {
+		a = WriteRecord
 	}
 	if s.TenantID == "" {
 		return deny("no care organisation named")
