@@ -396,7 +396,20 @@ func (f *facts) authorize(a policy.Action, person string, kind haven.Kind) (poli
 
 // authorizeOrg asks policy about an organisation-level action.
 func (f *facts) authorizeOrg(a policy.Action, person string) error {
-	d, _, _, err := f.decide(a, person, "", "")
+	return f.authorizeOrgKind(a, person, "")
+}
+
+// authorizeStaff asks policy whether the principal may see the
+// organisation's own records of kind (its staff, and the Practitioners,
+// PractitionerRoles and Organizations it keeps): read-staff to open one,
+// list-staff to list or search them. The kind goes with the question so
+// that a token's scopes are asked about that very type.
+func (f *facts) authorizeStaff(a policy.Action, kind haven.Kind) error {
+	return f.authorizeOrgKind(a, "", kind)
+}
+
+func (f *facts) authorizeOrgKind(a policy.Action, person string, kind haven.Kind) error {
+	d, _, _, err := f.decide(a, person, kind, "")
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,12 @@
 package fhir_test
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"testing"
 
+	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/authtest"
 )
 
@@ -67,6 +70,41 @@ func testScopes(t *testing.T, opt authtest.Options) {
 			kept := a.do(t, "GET", "/fhir/Condition/"+id, a.token(t, authtest.North, "system/Condition.rs"), "").status == http.StatusOK
 			if kept != (c.want == http.StatusForbidden) {
 				t.Errorf("%s: record still there after DELETE: %v", c.scope, kept)
+			}
+		}
+	})
+
+	// The organisation's own records are one policy action whatever their
+	// type; the scope is asked about the type read, and reading one needs
+	// its r, listing it its s.
+	t.Run("staff and directory types need their own scope", func(t *testing.T) {
+		roleID := "6f0e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+		if _, err := a.Care.Create(context.Background(), haven.SystemPrincipal(authtest.North, "test"),
+			&haven.Resource{ID: roleID, Type: "PractitionerRole", Body: []byte(`{"resourceType":"PractitionerRole","active":true}`)}); err != nil {
+			t.Fatal(err)
+		}
+		role, staff := "/fhir/PractitionerRole/"+roleID, "/fhir/Practitioner/"+a.Data[authtest.North].Staff[0].ID
+		byIdentifier := "/fhir/PractitionerRole?identifier=https://example.org/roles|1"
+		for _, c := range []struct {
+			scope   string
+			allowed []string
+		}{
+			{"system/Organization.s", nil},
+			{"system/Organization.rs", nil},
+			{"system/Practitioner.s", []string{"/fhir/Practitioner?_count=1"}},
+			{"system/Practitioner.r", []string{staff}},
+			{"system/PractitionerRole.r", []string{role, role + "/_history"}},
+			{"system/PractitionerRole.s", []string{"/fhir/PractitionerRole?_count=1", byIdentifier}},
+		} {
+			tok := a.token(t, authtest.North, c.scope)
+			for _, path := range []string{role, role + "/_history", staff, "/fhir/Practitioner?_count=1", "/fhir/PractitionerRole?_count=1", byIdentifier} {
+				want := http.StatusForbidden
+				if slices.Contains(c.allowed, path) {
+					want = http.StatusOK
+				}
+				if r := a.do(t, "GET", path, tok, ""); r.status != want {
+					t.Errorf("%s: GET %s: %d %.200s, want %d", c.scope, path, r.status, r.raw, want)
+				}
 			}
 		}
 	})

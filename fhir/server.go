@@ -50,26 +50,29 @@ const maxBody = 1 << 20
 // token's SMART scopes must cover the resource type the kind is served as,
 // with search for listing, read for reading, both create and update for
 // writing (policy does not tell a create from an update) and delete for
-// deleting. Home access is
-// served as no type: it is never available through the API. The audit log
-// (read-audit) needs system/AuditEvent.rs among the named scopes, those the
-// client was registered with by type, as a bulk export needs each type
-// named: a wildcard does not cover it (auditScope).
+// deleting. The organisation's own records (staff as Practitioner, and the
+// Practitioners, PractitionerRoles and Organizations it keeps) are one
+// policy action whatever their type, so the scope is asked about the type
+// the kind is served as: another type's scope reaches none of them. Home
+// access is served as no type: it is never available through the API. The
+// audit log (read-audit) needs system/AuditEvent.rs among the named scopes,
+// those the client was registered with by type, as a bulk export needs
+// each type named: a wildcard does not cover it (auditScope).
 func ScopeAllows(scopes, named []string, a policy.Action, k haven.Kind) bool {
 	switch a {
 	case policy.ReadAudit:
 		return auditScope(named)
 	case policy.ListPeople:
 		return smart.Permits(scopes, "Patient", "s")
-	case policy.ListStaff:
-		return smart.Permits(scopes, "Practitioner", "s") || smart.Permits(scopes, "Organization", "s")
 	}
 	t, ok := typeOfKind(k)
 	if !ok {
 		return false
 	}
 	switch a {
-	case policy.ReadRecord:
+	case policy.ListStaff:
+		return smart.Permits(scopes, t.name, "s")
+	case policy.ReadRecord, policy.ReadStaff:
 		return smart.Permits(scopes, t.name, "r")
 	case policy.WriteRecord:
 		return smart.Permits(scopes, t.name, "cu")
