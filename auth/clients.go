@@ -296,7 +296,7 @@ func (s *Service) IssueToken(ctx context.Context, form url.Values, addr string) 
 	// that nobody can flood a tenant's audit log with refusals.
 	d, finish := s.throttle.begin(s.Now(), addrKey("token:"+addr))
 	if d > 0 {
-		return smart.TokenResponse{}, &smart.Error{Code: smart.CodeInvalidRequest, Status: 429,
+		return smart.TokenResponse{}, &smart.Error{Code: smart.CodeInvalidRequest, Status: 429, RetryAfter: d,
 			Description: fmt.Sprintf("too many refused requests from this address; try again in %d seconds", int(d.Seconds())+1)}
 	}
 	res, err := s.issueToken(ctx, form, addr)

@@ -109,3 +109,27 @@ func testScopes(t *testing.T, opt authtest.Options) {
 		}
 	})
 }
+
+// TestBearerChallenge: the scheme is case-insensitive (RFC 9110 section
+// 11.1), and a request with no token is challenged without an error code,
+// which is for a token that failed (RFC 6750 section 3.1).
+func TestBearerChallenge(t *testing.T) {
+	a := newAPI(t)
+	tok := a.token(t, authtest.North, "system/Patient.rs")
+	for _, scheme := range []string{"bearer ", "BEARER "} {
+		if r := a.do(t, "GET", "/fhir/Patient?_count=1", "", "", "Authorization", scheme+tok); r.status != http.StatusOK {
+			t.Errorf("scheme %q: %d %s", scheme, r.status, r.raw)
+		}
+	}
+	for _, c := range []struct{ authorization, challenge string }{
+		{"", `Bearer realm="haven"`},
+		{"Basic dXNlcjpwYXNz", `Bearer realm="haven"`},
+		{"Bearer north.not-a-token", `Bearer realm="haven", error="invalid_token"`},
+	} {
+		r := a.do(t, "GET", "/fhir/Patient", "", "", "Authorization", c.authorization)
+		r.outcome(t, http.StatusUnauthorized)
+		if got := r.header.Get("WWW-Authenticate"); got != c.challenge {
+			t.Errorf("Authorization %q: WWW-Authenticate %q, want %q", c.authorization, got, c.challenge)
+		}
+	}
+}

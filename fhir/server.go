@@ -85,8 +85,10 @@ func ScopeAllows(scopes, named []string, a policy.Action, k haven.Kind) bool {
 // principal authenticates the bearer token. It answers the request itself
 // (401) and returns false when there is none or it is not valid.
 func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Principal, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok {
+	// The scheme is case-insensitive (RFC 9110 section 11.1): "bearer" is
+	// Bearer.
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if ok = ok && strings.EqualFold(scheme, "Bearer"); ok {
 		g, err := s.auth.AuthenticateToken(r.Context(), strings.TrimSpace(tok), clientAddr(r))
 		if err == nil {
 			// A backend client's token acts as the client (api-client); a
@@ -112,7 +114,13 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Princi
 			return haven.Principal{}, false
 		}
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="haven", error="invalid_token"`)
+	// RFC 6750 section 3.1: a request that carried no token gets the
+	// challenge without an error code; one whose token failed is told so.
+	challenge := `Bearer realm="haven"`
+	if ok {
+		challenge += `, error="invalid_token"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
 	writeOutcome(w, http.StatusUnauthorized, "login", "a valid SMART access token is required (POST /fhir/auth/token; staff apps: GET /fhir/auth/authorize first)")
 	return haven.Principal{}, false
 }
