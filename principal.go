@@ -62,6 +62,10 @@ type Principal struct {
 	SessionID string
 	// Scopes are an API client's SMART scopes, from its access token.
 	Scopes []string
+	// NamedScopes are those of Scopes the client's registration gives by
+	// type rather than through a wildcard: the audit log and bulk export
+	// are reached only through them.
+	NamedScopes []string
 	// SupportTenant is the care organisation a supplier-support principal
 	// asks to act in. It grants nothing by itself: policy refuses every
 	// action there unless that tenant's administrator approved a grant.

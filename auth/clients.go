@@ -211,6 +211,11 @@ type accessToken struct {
 	Expires time.Time `json:"expires"`
 	Account string    `json:"account,omitempty"`
 	Session string    `json:"session,omitempty"`
+	// Named are the scopes the client was registered with by type, not
+	// through a wildcard (smart.NamedScopes). A token stored before they
+	// were recorded names none, and so reaches neither the audit log nor
+	// a bulk export until the client asks for a new one.
+	Named []string `json:"named,omitempty"`
 }
 
 // Grant is what a valid access token carries.
@@ -218,8 +223,12 @@ type Grant struct {
 	Principal haven.Principal
 	// Scopes are the token's scopes of its own context: system/ for a
 	// backend client, user/ for a staff app.
-	Scopes  []string
-	Expires time.Time
+	Scopes []string
+	// NamedScopes are those of Scopes the client was registered with by
+	// type (smart.NamedScopes): only they reach what a wildcard does not
+	// cover. A staff app's token names none.
+	NamedScopes []string
+	Expires     time.Time
 	// Client is the client or staff app the token was issued to.
 	Client string
 }
@@ -287,7 +296,7 @@ func (s *Service) IssueToken(ctx context.Context, form url.Values, addr string) 
 	// that nobody can flood a tenant's audit log with refusals.
 	d, finish := s.throttle.begin(s.Now(), addrKey("token:"+addr))
 	if d > 0 {
-		return smart.TokenResponse{}, &smart.Error{Code: smart.CodeInvalidRequest, Status: 429,
+		return smart.TokenResponse{}, &smart.Error{Code: smart.CodeInvalidRequest, Status: 429, RetryAfter: d,
 			Description: fmt.Sprintf("too many refused requests from this address; try again in %d seconds", int(d.Seconds())+1)}
 	}
 	res, err := s.issueToken(ctx, form, addr)
@@ -325,7 +334,7 @@ func (s *Service) issueToken(ctx context.Context, form url.Values, addr string) 
 	_, row, _ := tok.split()
 	now := s.Now().UTC()
 	err = s.in(ctx, client.Tenant, func(tx store.Tx, tk *seal.TenantKey) error {
-		t := accessToken{Client: client.ID, Scopes: granted, Expires: now.Add(TokenLife)}
+		t := accessToken{Client: client.ID, Scopes: granted, Named: smart.NamedScopes(granted, client.Scopes), Expires: now.Add(TokenLife)}
 		if _, err := sealedrow.Put(tx, tk, kindToken, row, 0, &t, now); err != nil {
 			return err
 		}
@@ -423,7 +432,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token, addr string) (Gr
 			g = Grant{Principal: p, Scopes: smart.OnlyUserScopes(t.Scopes), Expires: t.Expires, Client: t.Client}
 		} else {
 			g = Grant{Principal: haven.Principal{ID: t.Client, TenantID: partition, Role: haven.RoleAPIClient, ClientAddr: addr},
-				Scopes: smart.OnlySystemScopes(t.Scopes), Expires: t.Expires, Client: t.Client}
+				Scopes: smart.OnlySystemScopes(t.Scopes), NamedScopes: smart.OnlySystemScopes(t.Named), Expires: t.Expires, Client: t.Client}
 		}
 		if len(g.Scopes) == 0 {
 			return haven.ErrNotFound // a token that permits nothing is no token

@@ -341,7 +341,7 @@ func (s *Service) checkOps(tx store.Tx, f *facts, ops []Op, rows []store.Row, t 
 			if orgKind(r.Kind) {
 				err = f.authorizeOrg(policy.ManageStaff, "")
 			} else {
-				_, _, _, err = f.authorize(policy.WriteRecord, old.PersonID, r.Kind)
+				_, _, _, err = f.authorize(policy.DeleteRecord, old.PersonID, r.Kind)
 			}
 			if err != nil {
 				return nil, nil, &OpError{i, err}

@@ -91,7 +91,7 @@ func (s *Service) FindByIdentifier(ctx context.Context, p haven.Principal, kind 
 			return nil, err
 		}
 		if orgKind(kind) {
-			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
+			if err := f.authorizeStaff(policy.ListStaff, kind); err != nil {
 				return nil, err
 			}
 		}

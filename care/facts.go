@@ -341,7 +341,7 @@ func (f *facts) decide(a policy.Action, person string, kind haven.Kind, reason s
 			return d, "", "", err
 		}
 	case haven.RoleAPIClient:
-		c.ScopeAllows = f.s.ScopeAllows != nil && f.s.ScopeAllows(f.p.Scopes, a, kind)
+		c.ScopeAllows = f.s.ScopeAllows != nil && f.s.ScopeAllows(f.p.Scopes, f.p.NamedScopes, a, kind)
 	}
 	d = policy.Decide(f.p, a, policy.Subject{TenantID: f.tx.Tenant(), PersonID: person, Kind: haven.PolicyKind(kind)}, c)
 	// A member of staff acting through an app (SMART App Launch) is a
@@ -351,9 +351,10 @@ func (f *facts) decide(a policy.Action, person string, kind haven.Kind, reason s
 	// away, so an app never does more than its user could. Only user/
 	// scopes count (smart.UserPermissions drops every other context), read
 	// as the same permissions ScopeAllows reads for an API client. This is
-	// the one place scopes narrow a member of staff.
+	// the one place scopes narrow a member of staff. An app's token names
+	// no scope (nil): no role that may approve an app reads the audit log.
 	if f.p.Scopes != nil && role != haven.RoleAPIClient && (d.Allow || d.NeedStepUp) &&
-		!(f.s.ScopeAllows != nil && f.s.ScopeAllows(smart.UserPermissions(f.p.Scopes), a, kind)) {
+		!(f.s.ScopeAllows != nil && f.s.ScopeAllows(smart.UserPermissions(f.p.Scopes), nil, a, kind)) {
 		d = policy.Decision{Reason: "the app's scopes do not cover this", Alert: d.Alert}
 	}
 	if !d.Lease {
@@ -395,7 +396,20 @@ func (f *facts) authorize(a policy.Action, person string, kind haven.Kind) (poli
 
 // authorizeOrg asks policy about an organisation-level action.
 func (f *facts) authorizeOrg(a policy.Action, person string) error {
-	d, _, _, err := f.decide(a, person, "", "")
+	return f.authorizeOrgKind(a, person, "")
+}
+
+// authorizeStaff asks policy whether the principal may see the
+// organisation's own records of kind (its staff, and the Practitioners,
+// PractitionerRoles and Organizations it keeps): read-staff to open one,
+// list-staff to list or search them. The kind goes with the question so
+// that a token's scopes are asked about that very type.
+func (f *facts) authorizeStaff(a policy.Action, kind haven.Kind) error {
+	return f.authorizeOrgKind(a, "", kind)
+}
+
+func (f *facts) authorizeOrgKind(a policy.Action, person string, kind haven.Kind) error {
+	d, _, _, err := f.decide(a, person, kind, "")
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func (s *Service) versions(ctx context.Context, p haven.Principal, kind haven.Ki
 		person := rows[0].PersonID
 		t[0].personID = person
 		if orgKind(kind) {
-			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
+			if err := f.authorizeStaff(policy.ReadStaff, kind); err != nil {
 				return t, err
 			}
 		} else {

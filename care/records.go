@@ -193,7 +193,7 @@ func (s *Service) Get(ctx context.Context, p haven.Principal, kind haven.Kind, i
 		}
 		t[0].personID = row.PersonID
 		if orgKind(kind) {
-			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
+			if err := f.authorizeStaff(policy.ReadStaff, kind); err != nil {
 				return t, err
 			}
 		} else {
@@ -306,7 +306,7 @@ func (s *Service) ListPage(ctx context.Context, p haven.Principal, kind haven.Ki
 			return nil, err
 		}
 		if orgKind(kind) {
-			if err := f.authorizeOrg(policy.ListStaff, ""); err != nil {
+			if err := f.authorizeStaff(policy.ListStaff, kind); err != nil {
 				return nil, err
 			}
 		}

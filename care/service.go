@@ -38,8 +38,10 @@ type Service struct {
 	// containment is only recorded in alerts.
 	Container guard.Container
 	// ScopeAllows reports whether an API client's SMART scopes cover an
-	// action on a kind. Without it API clients are refused everything.
-	ScopeAllows func(scopes []string, a policy.Action, k haven.Kind) bool
+	// action on a kind; named are those of the scopes its registration
+	// gives by type (haven.Principal.NamedScopes). Without it API clients
+	// are refused everything.
+	ScopeAllows func(scopes, named []string, a policy.Action, k haven.Kind) bool
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 

@@ -222,14 +222,15 @@ func AuditEventFromEntry(e audit.Entry) AuditEvent {
 	return ev
 }
 
-// auditScope reports whether the token's scopes name the audit log: read
-// and search of AuditEvent, in a scope of its own. It is the rule a bulk
-// export applies to each type it exports (exportScopes): a wildcard
-// (system/*.rs) does not count, because who read whose record is itself
+// auditScope reports whether the token's named scopes give the audit log:
+// read and search of AuditEvent, registered for the client by type. It is
+// the rule a bulk export applies to each type it exports (exportScopes): a
+// wildcard (system/*.rs) does not count, even when the client asked for
+// system/AuditEvent.rs through it, because who read whose record is itself
 // sensitive, and a client given every clinical type has not thereby been
 // given the log.
-func auditScope(scopes []string) bool {
-	return exportScopes(scopes, []string{"AuditEvent"}) == nil
+func auditScope(named []string) bool {
+	return exportScopes(named, []string{"AuditEvent"}) == nil
 }
 
 // auditParams are the search parameters of AuditEvent.

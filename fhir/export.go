@@ -100,25 +100,22 @@ func exportableTypes() []string {
 	return out
 }
 
-// exportScopes checks that the token names every exported type in a read
-// and search scope of its own. A wildcard (system/*.rs) lets a client read
-// and search, but not take everything at once: a bulk export is granted
-// deliberately, type by type.
-func exportScopes(scopes []string, typeNames []string) error {
-	var explicit []string
-	for _, sc := range scopes {
-		if !strings.HasPrefix(sc, "system/*.") {
-			explicit = append(explicit, sc)
-		}
-	}
+// exportScopes checks that the token's named scopes (those its client was
+// registered with by type: haven.Principal.NamedScopes) give read and
+// search of every exported type. A wildcard (system/*.rs) lets a client
+// read and search, but not take everything at once: a bulk export is
+// granted deliberately, type by type, by the administrator who registers
+// the client. A client allowed only the wildcard that asks for
+// system/Patient.rs by name gets a token spelled so, which names nothing.
+func exportScopes(named []string, typeNames []string) error {
 	var missing []string
 	for _, t := range typeNames {
-		if !smart.Permits(explicit, t, "rs") {
+		if !smart.Permits(named, t, "rs") {
 			missing = append(missing, t)
 		}
 	}
 	if len(missing) > 0 {
-		return &forbiddenError{"a bulk export needs a read and search scope naming each type it exports (wildcards do not count); missing: system/" + strings.Join(missing, ".rs system/") + ".rs"}
+		return &forbiddenError{"a bulk export needs a read and search scope naming each type it exports, registered for the client by type (wildcards do not count); missing: system/" + strings.Join(missing, ".rs system/") + ".rs"}
 	}
 	return nil
 }
@@ -234,7 +231,7 @@ func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
 		// Without _type, the types the token may export.
 		var allowed []string
 		for _, t := range exportableTypes() {
-			if exportScopes(p.Scopes, []string{t}) == nil {
+			if exportScopes(p.NamedScopes, []string{t}) == nil {
 				allowed = append(allowed, t)
 			}
 		}
@@ -243,13 +240,13 @@ func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
 			typeNames = []string{"Patient"} // so that the refusal names what is needed
 		}
 	}
-	if err := exportScopes(p.Scopes, typeNames); err != nil {
+	if err := exportScopes(p.NamedScopes, typeNames); err != nil {
 		writeOutcome(w, http.StatusForbidden, "forbidden", err.Error())
 		return
 	}
 	// Without the Patient scope the listing would find no one, and the
 	// export would finish empty as if there were nothing to take.
-	if byPatient := inCompartment(typeNames); len(byPatient) > 0 && exportScopes(p.Scopes, []string{"Patient"}) != nil {
+	if byPatient := inCompartment(typeNames); len(byPatient) > 0 && exportScopes(p.NamedScopes, []string{"Patient"}) != nil {
 		writeOutcome(w, http.StatusForbidden, "forbidden", "an export of "+strings.Join(byPatient, ", ")+" lists the patients to find their records, so it needs system/Patient.rs as well (Patients themselves are exported only when _type names them)")
 		return
 	}

@@ -470,6 +470,22 @@ func testStaffLaunch(t *testing.T, opt authtest.Options) {
 				t.Errorf("care read with scopes %q: %v, want allowed=%v", c.scopes, err, c.ok)
 			}
 		}
+		// Deleting needs the app's d, though the nurse may delete in the
+		// web pages: create, read and update do not include it.
+		for _, c := range []struct {
+			scope string
+			ok    bool
+		}{{"user/Condition.cru", false}, {"user/Condition.cud", true}} {
+			p.Scopes = []string{c.scope}
+			id := care.NewID()
+			if _, err := e.Care.Create(ctx, p, &haven.Condition{ID: id, PersonID: nin[0], Code: "38341003", Display: "Hypertensive disorder", Status: "active"}); err != nil {
+				t.Fatalf("%s: create: %v", c.scope, err)
+			}
+			err := e.Care.Delete(ctx, p, haven.KindCondition, id)
+			if c.ok != (err == nil) || !c.ok && !errors.Is(err, haven.ErrForbidden) {
+				t.Errorf("care delete with %s: %v, want allowed=%v", c.scope, err, c.ok)
+			}
+		}
 	})
 
 	t.Run("attacks on the code", func(t *testing.T) {

@@ -48,29 +48,36 @@ const maxBody = 1 << 20
 
 // ScopeAllows is the record service's scope check for API clients: the
 // token's SMART scopes must cover the resource type the kind is served as,
-// with search for listing, read for reading, and both create and update for
-// writing (policy does not tell a create from an update). Home access is
-// served as no type: it is never available through the API. The audit log
-// (read-audit) needs system/AuditEvent.rs named explicitly, as a bulk export
-// needs each type named: a wildcard does not cover it (auditScope).
-func ScopeAllows(scopes []string, a policy.Action, k haven.Kind) bool {
+// with search for listing, read for reading, both create and update for
+// writing (policy does not tell a create from an update) and delete for
+// deleting. The organisation's own records (staff as Practitioner, and the
+// Practitioners, PractitionerRoles and Organizations it keeps) are one
+// policy action whatever their type, so the scope is asked about the type
+// the kind is served as: another type's scope reaches none of them. Home
+// access is served as no type: it is never available through the API. The
+// audit log (read-audit) needs system/AuditEvent.rs among the named scopes,
+// those the client was registered with by type, as a bulk export needs
+// each type named: a wildcard does not cover it (auditScope).
+func ScopeAllows(scopes, named []string, a policy.Action, k haven.Kind) bool {
 	switch a {
 	case policy.ReadAudit:
-		return auditScope(scopes)
+		return auditScope(named)
 	case policy.ListPeople:
 		return smart.Permits(scopes, "Patient", "s")
-	case policy.ListStaff:
-		return smart.Permits(scopes, "Practitioner", "s") || smart.Permits(scopes, "Organization", "s")
 	}
 	t, ok := typeOfKind(k)
 	if !ok {
 		return false
 	}
 	switch a {
-	case policy.ReadRecord:
+	case policy.ListStaff:
+		return smart.Permits(scopes, t.name, "s")
+	case policy.ReadRecord, policy.ReadStaff:
 		return smart.Permits(scopes, t.name, "r")
 	case policy.WriteRecord:
 		return smart.Permits(scopes, t.name, "cu")
+	case policy.DeleteRecord:
+		return smart.Permits(scopes, t.name, "d")
 	}
 	return false
 }
@@ -78,8 +85,10 @@ func ScopeAllows(scopes []string, a policy.Action, k haven.Kind) bool {
 // principal authenticates the bearer token. It answers the request itself
 // (401) and returns false when there is none or it is not valid.
 func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Principal, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok {
+	// The scheme is case-insensitive (RFC 9110 section 11.1): "bearer" is
+	// Bearer.
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if ok = ok && strings.EqualFold(scheme, "Bearer"); ok {
 		g, err := s.auth.AuthenticateToken(r.Context(), strings.TrimSpace(tok), clientAddr(r))
 		if err == nil {
 			// A backend client's token acts as the client (api-client); a
@@ -93,6 +102,7 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Princi
 			// service narrow their access by them (care/facts.go).
 			p := g.Principal
 			p.Scopes = append([]string{}, g.Scopes...)
+			p.NamedScopes = append([]string{}, g.NamedScopes...)
 			p.Purpose = "API: " + r.Method + " " + r.URL.Path
 			if p.Role != haven.RoleAPIClient {
 				p.Purpose = "API (app " + g.Client + "): " + r.Method + " " + r.URL.Path
@@ -104,7 +114,13 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (haven.Princi
 			return haven.Principal{}, false
 		}
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="haven", error="invalid_token"`)
+	// RFC 6750 section 3.1: a request that carried no token gets the
+	// challenge without an error code; one whose token failed is told so.
+	challenge := `Bearer realm="haven"`
+	if ok {
+		challenge += `, error="invalid_token"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
 	writeOutcome(w, http.StatusUnauthorized, "login", "a valid SMART access token is required (POST /fhir/auth/token; staff apps: GET /fhir/auth/authorize first)")
 	return haven.Principal{}, false
 }

@@ -30,6 +30,7 @@ const (
 	ListPeople       Action = "list-people"        // see that a person exists in a list or search result (name, birth date, NHS number)
 	ReadRecord       Action = "read-record"        // open a person's care record (every kind except home access)
 	WriteRecord      Action = "write-record"       // create or change a person's record
+	DeleteRecord     Action = "delete-record"      // delete one of a person's records: judged as write-record (see judgedAs)
 	RevealHomeAccess Action = "reveal-home-access" // key-safe code and entry instructions
 	BreakGlass       Action = "break-glass"        // open a short lease on one person outside one's relationship
 	Export           Action = "export"             // whole-record (one person) or bulk (no person) export
@@ -41,11 +42,13 @@ const (
 	RequestSupport   Action = "request-support"    // supplier support asks a tenant for access
 	ApproveSupport   Action = "approve-support"    // a tenant admin approves or revokes it
 	ListStaff        Action = "list-staff"         // see the organisation's staff records (rota, invitations)
+	ReadStaff        Action = "read-staff"         // open one of the organisation's staff or directory records: judged as list-staff (see judgedAs)
 	Erase            Action = "erase"              // erase a person and destroy their key (right to erasure)
 )
 
 // Actions returns every action, in the order of the matrix in
-// docs/permissions.md. It returns a new slice each call so that no caller can
+// docs/permissions.md, except those judgedAs another, which have no column
+// of their own. It returns a new slice each call so that no caller can
 // change what another sees.
 func Actions() []Action {
 	return []Action{ListPeople, ReadRecord, WriteRecord, RevealHomeAccess, BreakGlass, Export,
@@ -62,7 +65,25 @@ func (a Action) Valid() bool {
 		ListStaff, Erase:
 		return true
 	}
-	return false
+	_, ok := judgedAs(a)
+	return ok
+}
+
+// judgedAs maps the actions that have no column of their own to the action
+// whose rules judge them, for every role and in a supplier grant. Each
+// carries the risk of that action; it is an action of its own only for the
+// scopes the caller puts in Context.ScopeAllows, where SMART tells them
+// apart: deleting needs the delete permission (d) where writing needs
+// create and update (cu), and opening one staff or directory record needs
+// read (r) of its type where listing them needs search (s).
+func judgedAs(a Action) (Action, bool) {
+	switch a {
+	case DeleteRecord:
+		return WriteRecord, true
+	case ReadStaff:
+		return ListStaff, true
+	}
+	return a, false
 }
 
 // personal reports whether a is always about one person.
@@ -191,6 +212,7 @@ func decide(p haven.Principal, a Action, s Subject, c Context) Decision {
 	if !a.Valid() {
 		return deny("unknown action")
 	}
+	a, _ = judgedAs(a)
 	if s.TenantID == "" {
 		return deny("no care organisation named")
 	}

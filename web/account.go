@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/havencare/haven"
@@ -286,6 +287,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, q *request) {
 	var oe *smart.Error
 	switch {
 	case errors.As(err, &oe):
+		if oe.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(oe.RetryAfter.Seconds())+1))
+		}
 		writeJSON(w, oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
 	case err != nil:
 		s.log.Error("token request failed", "err", err)

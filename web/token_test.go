@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -772,6 +773,10 @@ func TestTokenRefusalsAreThrottled(t *testing.T) {
 		resp := e.post(t, bad)
 		if resp.status == http.StatusTooManyRequests {
 			throttled++
+			// The client is told when to try again (RFC 6585 section 4).
+			if s, err := strconv.Atoi(resp.header.Get("Retry-After")); err != nil || s < 1 {
+				t.Errorf("429 with Retry-After %q", resp.header.Get("Retry-After"))
+			}
 		}
 	}
 	logged := e.auditCount(t, "", auth.ActionTokenRefused) - before

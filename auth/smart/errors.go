@@ -1,6 +1,9 @@
 package smart
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // OAuth 2.0 error codes (RFC 6749 sections 5.2 and 4.1.2.1). With
 // client_credentials the client's own credentials are the grant, and SMART
@@ -31,6 +34,9 @@ type Error struct {
 	Code        string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 	Status      int    `json:"-"`
+	// RetryAfter, for a refusal of too many requests (429), is how long
+	// until the next one may be tried: sent as Retry-After.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string {

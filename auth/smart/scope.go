@@ -235,6 +235,31 @@ func grant(r grantRules, requested string, allowed []string) ([]string, error) {
 	return granted, nil
 }
 
+// NamedScopes returns the granted system/ scopes that the client's allowed
+// scopes cover without a wildcard: those the administrator who registered
+// the client gave it type by type. A wildcard lets a client read and
+// search, but what is granted only deliberately (the audit log, a bulk
+// export) must be named, and a scope a client asks for by name through a
+// wildcard is still spelled as it asked: only the allowed scopes can tell
+// the two apart, and they are known only here, when the token is issued.
+// A granted wildcard is never named, and neither is a scope that needs a
+// wildcard for part of its permissions.
+func NamedScopes(granted, allowed []string) []string {
+	var named []systemScope
+	for _, a := range allowed {
+		if sc, ok := parseSystemScope(a); ok && sc.resource != "*" {
+			named = append(named, sc)
+		}
+	}
+	out := []string{}
+	for _, g := range granted {
+		if sc, ok := parseSystemScope(g); ok && covers(named, sc) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 // ValidateScopes checks the scopes an administrator allows a client, so a
 // typing mistake is reported when it is made instead of silently granting
 // nothing.

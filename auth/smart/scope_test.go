@@ -153,3 +153,27 @@ func TestPermits(t *testing.T) {
 		}
 	}
 }
+
+// TestNamedScopes: a scope granted through a wildcard is not named, however
+// it was spelled in the request; one the allowed scopes give by type is.
+func TestNamedScopes(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		granted, allowed []string
+		want             []string
+	}{
+		{"asked by name through a wildcard", []string{"system/AuditEvent.rs", "system/Patient.rs"}, []string{"system/*.rs"}, []string{}},
+		{"a wildcard granted", []string{"system/*.rs"}, []string{"system/*.rs", "system/Patient.rs"}, []string{}},
+		{"allowed by name", []string{"system/AuditEvent.rs", "system/Patient.read"}, []string{"system/AuditEvent.rs", "system/Patient.rs", "system/*.rs"},
+			[]string{"system/AuditEvent.rs", "system/Patient.read"}},
+		{"named in parts", []string{"system/Patient.rs"}, []string{"system/Patient.r", "system/Patient.s"}, []string{"system/Patient.rs"}},
+		{"part only through a wildcard", []string{"system/Patient.rs"}, []string{"system/Patient.r", "system/*.s"}, []string{}},
+		{"narrower than allowed", []string{"system/Patient.r"}, []string{"system/Patient.cruds"}, []string{"system/Patient.r"}},
+		{"another context", []string{"user/Patient.rs"}, []string{"user/Patient.rs"}, []string{}},
+		{"nothing allowed", []string{"system/Patient.rs"}, nil, []string{}},
+	} {
+		if got := smart.NamedScopes(c.granted, c.allowed); !slices.Equal(got, c.want) {
+			t.Errorf("%s: NamedScopes(%v, %v) = %v, want %v", c.name, c.granted, c.allowed, got, c.want)
+		}
+	}
+}
