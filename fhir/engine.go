@@ -60,17 +60,28 @@ func (s *Server) typed(w http.ResponseWriter, r *http.Request, withBody bool) (*
 	return t, p, b, ok
 }
 
-// get reads a resource of type t by id, from whichever of t's kinds holds
-// it.
-func (s *Server) get(ctx context.Context, p haven.Principal, t *typeInfo, id string) (care.Found, error) {
-	rec, m, err := s.care.Get(ctx, p, t.kind, id)
+// inKinds answers from whichever of t's kinds holds the resource: it
+// calls read with each in turn until one answers other than not found.
+// Read, vread and history all go through it, so that a resource one of
+// them serves (a member of staff as a Practitioner) the others serve too.
+func inKinds[T any](t *typeInfo, read func(haven.Kind) (T, error)) (T, error) {
+	v, err := read(t.kind)
 	for _, k := range t.alsoKinds {
 		if !errors.Is(err, haven.ErrNotFound) {
 			break
 		}
-		rec, m, err = s.care.Get(ctx, p, k, id)
+		v, err = read(k)
 	}
-	return care.Found{Record: rec, Meta: m}, err
+	return v, err
+}
+
+// get reads a resource of type t by id, from whichever of t's kinds holds
+// it.
+func (s *Server) get(ctx context.Context, p haven.Principal, t *typeInfo, id string) (care.Found, error) {
+	return inKinds(t, func(k haven.Kind) (care.Found, error) {
+		rec, m, err := s.care.Get(ctx, p, k, id)
+		return care.Found{Record: rec, Meta: m}, err
+	})
 }
 
 // answer writes one resource with its ETag, Last-Modified and, for writes,

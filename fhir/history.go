@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/havencare/haven"
 	"github.com/havencare/haven/care"
 )
 
@@ -18,7 +19,9 @@ func (s *Server) VRead(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, http.StatusBadRequest, "invalid", "a version is a whole number from 1")
 		return
 	}
-	v, err := s.care.VersionOf(r.Context(), p, t.kind, r.PathValue("id"), n)
+	v, err := inKinds(t, func(k haven.Kind) (care.Version, error) {
+		return s.care.VersionOf(r.Context(), p, k, r.PathValue("id"), n)
+	})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -48,7 +51,9 @@ func (s *Server) History(w http.ResponseWriter, r *http.Request) {
 		count = min(n, care.MaxListResults)
 	}
 	id := r.PathValue("id")
-	vs, err := s.care.History(r.Context(), p, t.kind, id, count)
+	vs, err := inKinds(t, func(k haven.Kind) ([]care.Version, error) {
+		return s.care.History(r.Context(), p, k, id, count)
+	})
 	if err != nil {
 		s.fail(w, err)
 		return
