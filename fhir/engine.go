@@ -108,6 +108,13 @@ func (s *Server) Read(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if r.PathValue("id") == "_history" {
+		// GET /fhir/T/_history would otherwise be a read of the id
+		// "_history", and "no such resource" would hide that the
+		// interaction itself is not served.
+		writeOutcome(w, http.StatusNotFound, "not-supported", "Haven does not serve type-level history ("+t.name+"/_history); history is per resource: GET /fhir/"+t.name+"/<id>/_history")
+		return
+	}
 	f, err := s.get(r.Context(), p, t, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)

@@ -1,6 +1,7 @@
 package fhir_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,5 +25,42 @@ func TestStaffPractitionerVersions(t *testing.T) {
 	}
 	if h := a.do(t, "GET", "/fhir/Practitioner/"+staff+"/_history", tok, ""); h.status != 200 || h.body["total"] != float64(1) || !strings.Contains(h.raw, staff) {
 		t.Errorf("history: %d %.200s", h.status, h.raw)
+	}
+}
+
+// TestOrganisationTypesReadOnly: the CapabilityStatement lists exactly
+// what an API client is served. The organisation's own types are never
+// written by a token (policy keeps that to whoever manages staff), so no
+// write of theirs is listed; every type whose create is listed accepts
+// one.
+func TestOrganisationTypesReadOnly(t *testing.T) {
+	a := newAPI(t)
+	tok := a.token(t, authtest.North, "system/*.cruds")
+	md := a.do(t, "GET", "/fhir/metadata", "", "")
+	rest := md.body["rest"].([]any)[0].(map[string]any)
+	for _, res := range rest["resource"].([]any) {
+		c := res.(map[string]any)
+		name := c["type"].(string)
+		var codes []string
+		for _, i := range c["interaction"].([]any) {
+			codes = append(codes, i.(map[string]any)["code"].(string))
+		}
+		if slices.Contains(codes, "history-type") {
+			t.Errorf("%s lists history-type, which is not served", name)
+		}
+		switch name {
+		case "Organization", "Practitioner", "PractitionerRole":
+			if slices.ContainsFunc(codes, func(c string) bool { return c == "create" || c == "update" || c == "delete" }) || c["conditionalCreate"] != false {
+				t.Errorf("%s lists writes: %v, conditionalCreate %v", name, codes, c["conditionalCreate"])
+			}
+			if r := a.do(t, "POST", "/fhir/"+name, tok, `{"resourceType":"`+name+`"}`); r.status != 403 {
+				t.Errorf("POST %s: %d %.200s", name, r.status, r.raw)
+			}
+		}
+	}
+	r := a.do(t, "GET", "/fhir/Patient/_history", tok, "")
+	r.outcome(t, 404)
+	if !strings.Contains(r.raw, "not-supported") || !strings.Contains(r.raw, "type-level history") {
+		t.Errorf("type-level history: %s", r.raw)
 	}
 }
