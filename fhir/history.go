@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -27,11 +28,32 @@ func (s *Server) VRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v.Deleted {
-		setMeta(w, v.Meta)
-		writeOutcome(w, http.StatusGone, "deleted", t.name+" "+r.PathValue("id")+" was deleted at version "+strconv.FormatInt(n, 10))
+		gone(w, t, r.PathValue("id"), v)
 		return
 	}
 	s.answer(w, v.Found, http.StatusOK)
+}
+
+// gone answers 410 for a resource's deletion version, with its ETag.
+func gone(w http.ResponseWriter, t *typeInfo, id string, v care.Version) {
+	setMeta(w, v.Meta)
+	writeOutcome(w, http.StatusGone, "deleted", t.name+" "+id+" was deleted at version "+strconv.FormatInt(v.Meta.Version, 10))
+}
+
+// deletion returns the version at which a resource that is not found was
+// deleted, if it was. It reads the newest version as history does, so
+// only within the caller's organisation (the store answers for no other)
+// and only when the caller may read the record: whoever may not learns
+// nothing more than "not found". ok is false for any failure, and the
+// caller keeps its own not-found answer.
+func (s *Server) deletion(ctx context.Context, p haven.Principal, t *typeInfo, id string) (v care.Version, ok bool) {
+	vs, err := inKinds(t, func(k haven.Kind) ([]care.Version, error) {
+		return s.care.History(ctx, p, k, id, 1)
+	})
+	if err != nil || len(vs) == 0 || !vs[0].Deleted {
+		return care.Version{}, false
+	}
+	return vs[0], true
 }
 
 // History answers GET /fhir/{type}/{id}/_history: the versions Haven kept,
