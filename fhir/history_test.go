@@ -1,9 +1,13 @@
 package fhir_test
 
 import (
+	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/havencare/haven/auth/authtest"
 )
@@ -91,5 +95,70 @@ func TestDeletedOnlyToThoseWhoMayRead(t *testing.T) {
 	}
 	if r := a.do(t, "GET", "/fhir/Condition/no-such-id", tok, ""); r.status != 404 {
 		t.Errorf("an id that never existed: %d", r.status)
+	}
+}
+
+// TestHistoryPaging: history counts every version, pages _count at a time
+// through next links to the first, and keeps to _since; a parameter it
+// does not support is refused under strict handling and left out of the
+// self link otherwise.
+func TestHistoryPaging(t *testing.T) {
+	a := newAPI(t)
+	tok := a.token(t, authtest.North, "system/*.cruds")
+	person := realPerson(t, a, authtest.North)
+	c := a.do(t, "POST", "/fhir/Condition", tok, sprintf(condition, person))
+	id := c.body["id"].(string)
+	body := strings.Replace(sprintf(condition, person), `{"resourceType":"Condition",`, `{"resourceType":"Condition","id":"`+id+`",`, 1)
+	var second time.Time
+	for v := 1; v <= 2; v++ {
+		a.Clock.Advance(time.Minute)
+		if v == 1 {
+			second = a.Clock.Now()
+		}
+		if r := a.do(t, "PUT", "/fhir/Condition/"+id, tok, body, "If-Match", `W/"`+strconv.Itoa(v)+`"`); r.status != 200 {
+			t.Fatalf("update %d: %d %s", v, r.status, r.raw)
+		}
+	}
+	hist := "/fhir/Condition/" + id + "/_history"
+
+	var versions []string
+	next := hist + "?_count=2"
+	for pages := 0; next != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("next links do not end")
+		}
+		h := a.do(t, "GET", next, tok, "")
+		if h.status != 200 || h.body["total"] != float64(3) {
+			t.Fatalf("%s: %d total %v %.300s", next, h.status, h.body["total"], h.raw)
+		}
+		next = ""
+		for _, l := range h.body["link"].([]any) {
+			if l := l.(map[string]any); l["relation"] == "next" {
+				next = strings.TrimPrefix(l["url"].(string), a.base)
+			}
+		}
+		for _, e := range h.body["entry"].([]any) {
+			versions = append(versions, e.(map[string]any)["response"].(map[string]any)["etag"].(string))
+		}
+	}
+	if strings.Join(versions, " ") != `W/"3" W/"2" W/"1"` {
+		t.Errorf("versions paged: %v", versions)
+	}
+
+	since := func(at time.Time) reply {
+		return a.do(t, "GET", hist+"?_since="+url.QueryEscape(at.Format(time.RFC3339Nano)), tok, "")
+	}
+	if h := since(second); h.status != 200 || h.body["total"] != float64(2) || strings.Contains(h.raw, `W/\"1\"`) {
+		t.Errorf("_since version 2: %d total %v %.300s", h.status, h.body["total"], h.raw)
+	}
+	if h := since(time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)); h.status != 200 || h.body["total"] != float64(0) || h.body["entry"] != nil {
+		t.Errorf("_since in the future: %d %.300s", h.status, h.raw)
+	}
+	a.do(t, "GET", hist+"?_since=yesterday", tok, "").outcome(t, http.StatusBadRequest)
+	a.do(t, "GET", hist+"?_cursor=x", tok, "").outcome(t, http.StatusBadRequest)
+
+	a.do(t, "GET", hist+"?_at=2026", tok, "", "Prefer", "handling=strict").outcome(t, http.StatusBadRequest)
+	if h := a.do(t, "GET", hist+"?_at=2026&_count=5", tok, ""); h.status != 200 || strings.Contains(h.raw, "_at") || !strings.Contains(h.raw, "_count=5") {
+		t.Errorf("lenient _at: %d %.300s", h.status, h.raw)
 	}
 }

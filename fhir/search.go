@@ -164,11 +164,7 @@ func (s *Server) SearchForm(w http.ResponseWriter, r *http.Request) {
 // answerSearch sends a search's Bundle with its self link and, when
 // parameters were ignored, an outcome entry that names them.
 func (s *Server) answerSearch(w http.ResponseWriter, b *Bundle, typ string, q url.Values, ignored []string) {
-	self := s.origin + "/fhir/" + typ
-	if enc := q.Encode(); enc != "" {
-		self += "?" + enc
-	}
-	b.Link = append([]BundleLink{{Relation: "self", URL: self}}, b.Link...)
+	b.Link = append([]BundleLink{{Relation: "self", URL: withQuery(s.origin+"/fhir/"+typ, q)}}, b.Link...)
 	if len(ignored) > 0 {
 		b.Entry = append(b.Entry, BundleEntry{Search: &BundleSearch{Mode: "outcome"}, Resource: OperationOutcome{ResourceType: "OperationOutcome",
 			Issue: []Issue{{Severity: "warning", Code: "not-supported", Diagnostics: "ignored unsupported search parameters: " + strings.Join(ignored, ", ")}}}})
