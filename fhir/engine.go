@@ -116,13 +116,6 @@ func (s *Server) Read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.get(r.Context(), p, t, r.PathValue("id"))
-	if errors.Is(err, haven.ErrNotFound) {
-		// R4: a read of a deleted resource is 410 Gone, not 404.
-		if v, ok := s.deletion(r.Context(), p, t, r.PathValue("id")); ok {
-			gone(w, t, r.PathValue("id"), v)
-			return
-		}
-	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -274,19 +267,7 @@ func (s *Server) Delete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, &ruleError{"business-rule", "a Patient cannot be deleted through the API: erasing a person's record is done by the organisation in Haven's console (haven admin erase)"})
 		return
 	}
-	id := r.PathValue("id")
-	_, err := s.care.Apply(r.Context(), p, []care.Op{{Method: care.OpDelete, Kind: t.kind, ID: id}})
-	if errors.Is(err, haven.ErrNotFound) {
-		// R4: deleting a resource already deleted has no effect and is
-		// answered as a delete. Only for a caller who may read it
-		// (deletion), who learns nothing a read (410) would not tell
-		// them; nothing is written, so nothing they may not do is
-		// done. Anyone else is told "not found".
-		if _, ok := s.deletion(r.Context(), p, t, id); ok {
-			err = nil
-		}
-	}
-	if err != nil {
+	if _, err := s.care.Apply(r.Context(), p, []care.Op{{Method: care.OpDelete, Kind: t.kind, ID: r.PathValue("id")}}); err != nil {
 		s.fail(w, err)
 		return
 	}

@@ -1,7 +1,6 @@
 package fhir
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -40,22 +39,6 @@ func (s *Server) VRead(w http.ResponseWriter, r *http.Request) {
 func gone(w http.ResponseWriter, t *typeInfo, id string, v care.Version) {
 	setMeta(w, v.Meta)
 	writeOutcome(w, http.StatusGone, "deleted", t.name+" "+id+" was deleted at version "+strconv.FormatInt(v.Meta.Version, 10))
-}
-
-// deletion returns the version at which a resource that is not found was
-// deleted, if it was. It reads the newest version as history does, so
-// only within the caller's organisation (the store answers for no other)
-// and only when the caller may read the record: whoever may not learns
-// nothing more than "not found". ok is false for any failure, and the
-// caller keeps its own not-found answer.
-func (s *Server) deletion(ctx context.Context, p haven.Principal, t *typeInfo, id string) (v care.Version, ok bool) {
-	vs, err := inKinds(t, func(k haven.Kind) ([]care.Version, error) {
-		return s.care.History(ctx, p, k, id, 1)
-	})
-	if err != nil || len(vs) == 0 || !vs[0].Deleted {
-		return care.Version{}, false
-	}
-	return vs[0], true
 }
 
 // historyParams are the parameters of instance history Haven supports.

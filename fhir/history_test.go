@@ -69,35 +69,6 @@ func TestOrganisationTypesReadOnly(t *testing.T) {
 	}
 }
 
-// TestDeletedOnlyToThoseWhoMayRead: a deleted resource is 410 to a read
-// and a repeated delete is 204, but only for a client that may read it:
-// another organisation's client, or one whose scopes do not cover the
-// type, is told "not found" as for an id that never existed.
-func TestDeletedOnlyToThoseWhoMayRead(t *testing.T) {
-	a := newAPI(t)
-	tok := a.token(t, authtest.North, "system/*.cruds")
-	c := a.do(t, "POST", "/fhir/Condition", tok, sprintf(condition, realPerson(t, a, authtest.North)))
-	id := c.body["id"].(string)
-	if r := a.do(t, "DELETE", "/fhir/Condition/"+id, tok, ""); r.status != 204 {
-		t.Fatalf("delete: %d %s", r.status, r.raw)
-	}
-	a.do(t, "GET", "/fhir/Condition/"+id, tok, "").outcome(t, 410)
-	for name, other := range map[string]string{
-		"south":         a.token(t, authtest.South, "system/*.cruds"),
-		"no Condition":  a.token(t, authtest.North, "system/Encounter.cruds"),
-		"Condition.c/d": a.token(t, authtest.North, "system/Condition.cud"),
-	} {
-		for _, m := range []string{"GET", "DELETE"} {
-			if r := a.do(t, m, "/fhir/Condition/"+id, other, ""); r.status != 404 || strings.Contains(r.raw, "deleted") {
-				t.Errorf("%s %s: %d %s", name, m, r.status, r.raw)
-			}
-		}
-	}
-	if r := a.do(t, "GET", "/fhir/Condition/no-such-id", tok, ""); r.status != 404 {
-		t.Errorf("an id that never existed: %d", r.status)
-	}
-}
-
 // TestHistoryPaging: history counts every version, pages _count at a time
 // through next links to the first, and keeps to _since; a parameter it
 // does not support is refused under strict handling and left out of the
