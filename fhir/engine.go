@@ -60,17 +60,28 @@ func (s *Server) typed(w http.ResponseWriter, r *http.Request, withBody bool) (*
 	return t, p, b, ok
 }
 
-// get reads a resource of type t by id, from whichever of t's kinds holds
-// it.
-func (s *Server) get(ctx context.Context, p haven.Principal, t *typeInfo, id string) (care.Found, error) {
-	rec, m, err := s.care.Get(ctx, p, t.kind, id)
+// inKinds answers from whichever of t's kinds holds the resource: it
+// calls read with each in turn until one answers other than not found.
+// Read, vread and history all go through it, so that a resource one of
+// them serves (a member of staff as a Practitioner) the others serve too.
+func inKinds[T any](t *typeInfo, read func(haven.Kind) (T, error)) (T, error) {
+	v, err := read(t.kind)
 	for _, k := range t.alsoKinds {
 		if !errors.Is(err, haven.ErrNotFound) {
 			break
 		}
-		rec, m, err = s.care.Get(ctx, p, k, id)
+		v, err = read(k)
 	}
-	return care.Found{Record: rec, Meta: m}, err
+	return v, err
+}
+
+// get reads a resource of type t by id, from whichever of t's kinds holds
+// it.
+func (s *Server) get(ctx context.Context, p haven.Principal, t *typeInfo, id string) (care.Found, error) {
+	return inKinds(t, func(k haven.Kind) (care.Found, error) {
+		rec, m, err := s.care.Get(ctx, p, k, id)
+		return care.Found{Record: rec, Meta: m}, err
+	})
 }
 
 // answer writes one resource with its ETag, Last-Modified and, for writes,
@@ -95,6 +106,13 @@ func (s *Server) answer(w http.ResponseWriter, f care.Found, status int) {
 func (s *Server) Read(w http.ResponseWriter, r *http.Request) {
 	t, p, _, ok := s.typed(w, r, false)
 	if !ok {
+		return
+	}
+	if r.PathValue("id") == "_history" {
+		// GET /fhir/T/_history would otherwise be a read of the id
+		// "_history", and "no such resource" would hide that the
+		// interaction itself is not served.
+		writeOutcome(w, http.StatusNotFound, "not-supported", "Haven does not serve type-level history ("+t.name+"/_history); history is per resource: GET /fhir/"+t.name+"/<id>/_history")
 		return
 	}
 	f, err := s.get(r.Context(), p, t, r.PathValue("id"))

@@ -207,7 +207,7 @@ func (s *Server) ExportKickOff(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	for name, values := range q {
-		if name != "_type" && name != "_outputFormat" && name != "_since" {
+		if name != "_type" && name != "_outputFormat" && name != "_since" && !slices.Contains(generalParams, name) {
 			writeOutcome(w, http.StatusBadRequest, "not-supported", "unsupported export parameter "+quoteShort(name)+"; Haven supports _type, _since and _outputFormat")
 			return
 		}

@@ -79,6 +79,7 @@ type interaction struct {
 type capability struct {
 	Type              string        `json:"type"`
 	Profile           string        `json:"profile,omitempty"`
+	Documentation     string        `json:"documentation,omitempty"`
 	Interaction       []interaction `json:"interaction"`
 	Versioning        string        `json:"versioning"`
 	ReadHistory       bool          `json:"readHistory"`
@@ -107,6 +108,9 @@ var paramDocs = map[string]param{
 	"date":         {"date", "date", "the resource's clinical date: eq, gt, ge, lt, le"},
 }
 
+// orgTypeDocs says why the organisation's types are read and search only.
+const orgTypeDocs = "Read and search only through the API: the organisation's practitioners, roles and organisations are written by those who manage its staff, in Haven."
+
 // capabilityResources lists every type served, with exactly its
 // interactions and search parameters.
 func capabilityResources() []capability {
@@ -115,13 +119,19 @@ func capabilityResources() []capability {
 		t := types[name]
 		c := capability{Type: name, Versioning: "versioned-update", ReadHistory: true, ConditionalDelete: "not-supported",
 			Interaction: []interaction{{"read"}, {"vread"}, {"history-instance"}, {"search-type"}}}
-		if !t.readOnly {
+		switch {
+		case t.subject == "":
+			// The organisation's own records are written by whoever
+			// manages its staff, in Haven: policy never grants that
+			// (manage-staff) to a token, so none is listed.
+			c.Documentation = orgTypeDocs
+		case !t.readOnly:
 			c.Interaction = append(c.Interaction, interaction{"create"}, interaction{"update"})
 			if name != "Patient" {
 				c.Interaction = append(c.Interaction, interaction{"delete"})
 			}
+			c.ConditionalCreate = true
 		}
-		c.ConditionalCreate = true
 		if name == "Patient" {
 			c.Profile = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
 		} else if t.subject != "" {

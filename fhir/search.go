@@ -111,6 +111,11 @@ func (s *Server) Search(w http.ResponseWriter, r *http.Request) {
 	s.answerSearch(w, b, t.name, q, ignored)
 }
 
+// generalParams are the parameters of every interaction (R4 http.html
+// #parameters) Haven serves: acceptable has judged them before a search
+// or operation sees the request, so they are never reported as ignored.
+var generalParams = []string{"_format"}
+
 // unsupportedParams returns the parameters of q outside supported, sorted,
 // and removes them from q, so that what was ignored is reported, never
 // silent. Under Prefer: handling=strict it refuses them itself (400,
@@ -118,7 +123,7 @@ func (s *Server) Search(w http.ResponseWriter, r *http.Request) {
 func unsupportedParams(w http.ResponseWriter, r *http.Request, q url.Values, what string, supported []string) ([]string, bool) {
 	var ignored []string
 	for name := range q {
-		if !slices.Contains(supported, name) {
+		if !slices.Contains(supported, name) && !slices.Contains(generalParams, name) {
 			ignored = append(ignored, name)
 		}
 	}
@@ -169,11 +174,7 @@ func formAsQuery(w http.ResponseWriter, r *http.Request) bool {
 // answerSearch sends a search's Bundle with its self link and, when
 // parameters were ignored, an outcome entry that names them.
 func (s *Server) answerSearch(w http.ResponseWriter, b *Bundle, typ string, q url.Values, ignored []string) {
-	self := s.origin + "/fhir/" + typ
-	if enc := q.Encode(); enc != "" {
-		self += "?" + enc
-	}
-	b.Link = append([]BundleLink{{Relation: "self", URL: self}}, b.Link...)
+	b.Link = append([]BundleLink{{Relation: "self", URL: withQuery(s.origin+"/fhir/"+typ, q)}}, b.Link...)
 	if len(ignored) > 0 {
 		b.Entry = append(b.Entry, BundleEntry{Search: &BundleSearch{Mode: "outcome"}, Resource: OperationOutcome{ResourceType: "OperationOutcome",
 			Issue: []Issue{{Severity: "warning", Code: "not-supported", Diagnostics: "ignored unsupported search parameters: " + strings.Join(ignored, ", ")}}}})

@@ -134,15 +134,30 @@ func clientAddr(r *http.Request) string {
 }
 
 // acceptable reports whether the client accepts FHIR JSON, answering 406
-// itself when it does not. No Accept header means anything.
+// itself when it does not. _format, when given, overrides Accept (R4
+// http.html#mime), so a client asking for XML that way is told it will not
+// get it rather than sent JSON. No Accept header means anything; a media
+// range with q=0 is one the client refuses (RFC 9110 12.4.2).
 func acceptable(w http.ResponseWriter, r *http.Request) bool {
+	if formats, ok := r.URL.Query()["_format"]; ok {
+		for _, f := range formats {
+			if !jsonFormat(f) {
+				writeOutcome(w, http.StatusNotAcceptable, "not-supported", "Haven answers only "+ContentType+"; _format "+quoteShort(f)+" is not served")
+				return false
+			}
+		}
+		return true
+	}
 	accept := r.Header.Get("Accept")
 	if accept == "" {
 		return true
 	}
 	for _, part := range strings.Split(accept, ",") {
-		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
+			continue
+		}
+		if q, err := strconv.ParseFloat(params["q"], 64); err == nil && q <= 0 {
 			continue
 		}
 		switch mt {
@@ -152,6 +167,17 @@ func acceptable(w http.ResponseWriter, r *http.Request) bool {
 	}
 	writeOutcome(w, http.StatusNotAcceptable, "not-supported", "Haven answers only "+ContentType)
 	return false
+}
+
+// jsonFormat reports whether a _format value names JSON: "json" or a JSON
+// media type. A "+" left unescaped in a query string arrives as a space,
+// so "application/fhir json" is read as the client meant it.
+func jsonFormat(f string) bool {
+	if f == "json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(strings.ReplaceAll(strings.TrimSpace(f), " ", "+"))
+	return err == nil && (mt == ContentType || mt == "application/json")
 }
 
 // body reads a request body of FHIR JSON, answering 415 or 413 itself.
