@@ -148,20 +148,11 @@ func TestExportStoppedByGuard(t *testing.T) {
 	if kick.status != http.StatusAccepted {
 		t.Fatalf("kick-off: %d %s", kick.status, kick.raw)
 	}
-	status := strings.TrimPrefix(kick.header.Get("Content-Location"), a.base)
-	for range 200 {
-		// Stopping the export revoked the client's tokens; its key gets
-		// it a new one.
-		r := a.do(t, "GET", status, a.clientToken(t, client, "system/Patient.rs"), "")
-		if r.status == http.StatusAccepted {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		r.outcome(t, http.StatusForbidden)
-		if issues, _ := r.body["issue"].([]any); len(issues) == 0 || issues[0].(map[string]any)["code"] != "forbidden" {
-			t.Errorf("issue %v, want code forbidden", r.body["issue"])
-		}
-		return
+	// Stopping the export revoked the client's tokens; its key gets it a
+	// new one.
+	r := pollExport(t, a, kick.header.Get("Content-Location"), func() string { return a.clientToken(t, client, "system/Patient.rs") })
+	r.outcome(t, http.StatusForbidden)
+	if issues, _ := r.body["issue"].([]any); len(issues) == 0 || issues[0].(map[string]any)["code"] != "forbidden" {
+		t.Errorf("issue %v, want code forbidden", r.body["issue"])
 	}
-	t.Fatal("export did not finish")
 }

@@ -234,19 +234,29 @@ func TestBulkExport(t *testing.T) {
 
 func waitExport(t *testing.T, a *api, tok, statusURL string) map[string]any {
 	t.Helper()
-	for range 200 {
-		s := a.do(t, "GET", strings.TrimPrefix(statusURL, a.base), tok, "")
-		switch s.status {
-		case 202:
-			time.Sleep(20 * time.Millisecond)
-			continue
-		case 200:
-			return s.body
-		}
+	s := pollExport(t, a, statusURL, func() string { return tok })
+	if s.status != 200 {
 		t.Fatalf("export status: %d %s", s.status, s.raw)
 	}
-	t.Fatal("export did not finish")
-	return nil
+	return s.body
+}
+
+// exportTimeout bounds how long a test waits for an export to end. It is
+// not a claim about speed: on a loaded machine a small export has taken
+// seconds.
+const exportTimeout = 2 * time.Minute
+
+// pollExport asks for an export's status, with a token from tok each
+// time, until it is no longer 202 (in progress), and returns that answer.
+func pollExport(t *testing.T, a *api, statusURL string, tok func() string) reply {
+	t.Helper()
+	for deadline := time.Now().Add(exportTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if s := a.do(t, "GET", strings.TrimPrefix(statusURL, a.base), tok(), ""); s.status != http.StatusAccepted {
+			return s
+		}
+	}
+	t.Fatalf("export did not end within %v", exportTimeout)
+	return reply{}
 }
 
 // realPerson is a person of tenant who is not a canary: reading a canary
