@@ -23,8 +23,24 @@ import (
 	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/authtest"
 	"github.com/havencare/haven/fhir"
+	"github.com/havencare/haven/guard"
 	"github.com/havencare/haven/web"
 )
+
+// setClientBudget sets how many people an API client of the north tenant
+// may read an hour and a day before the guard stops it.
+func setClientBudget(t testing.TB, env *authtest.Env, b guard.Budget) {
+	t.Helper()
+	p := haven.SystemPrincipal(authtest.North, "test")
+	st, err := env.Care.Settings(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Budgets[haven.RoleAPIClient] = b
+	if err := env.Care.SetSettings(context.Background(), p, st); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // api is Haven served over loopback, with a SMART client per tenant.
 type api struct {

@@ -1,11 +1,9 @@
 package fhir_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"github.com/havencare/haven"
 	"github.com/havencare/haven/guard"
 	"io"
 	"log/slog"
@@ -74,15 +72,7 @@ func BenchmarkPatientRead(b *testing.B) {
 // raiseBudgets lets the tenant's API clients read without the guard's
 // hourly budget stopping a long benchmark.
 func raiseBudgets(b *testing.B, env *authtest.Env) {
-	p := haven.SystemPrincipal(authtest.North, "benchmark")
-	st, err := env.Care.Settings(context.Background(), p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st.Budgets[haven.RoleAPIClient] = guard.Budget{PerHour: guard.MaxBudget, PerDay: guard.MaxBudget}
-	if err := env.Care.SetSettings(context.Background(), p, st); err != nil {
-		b.Fatal(err)
-	}
+	setClientBudget(b, env, guard.Budget{PerHour: guard.MaxBudget, PerDay: guard.MaxBudget})
 }
 
 // cpuTime is the CPU time this process has used, user and system.

@@ -1,14 +1,12 @@
 package fhir_test
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/authtest"
 	"github.com/havencare/haven/guard"
 )
@@ -133,16 +131,7 @@ func TestExportRepeatedParameters(t *testing.T) {
 // worth retrying.
 func TestExportStoppedByGuard(t *testing.T) {
 	a := newAPIWith(t, authtest.Options{People: 3, Canaries: -1})
-	ctx := context.Background()
-	p := haven.SystemPrincipal(authtest.North, "test")
-	st, err := a.Care.Settings(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Budgets[haven.RoleAPIClient] = guard.Budget{PerHour: 1, PerDay: 1}
-	if err := a.Care.SetSettings(ctx, p, st); err != nil {
-		t.Fatal(err)
-	}
+	setClientBudget(t, a.Env, guard.Budget{PerHour: 1, PerDay: 1})
 	client := a.register(t, authtest.North, "system/Patient.rs")
 	kick := a.do(t, "GET", "/fhir/$export?_type=Patient", a.clientToken(t, client, "system/Patient.rs"), "", "Prefer", "respond-async")
 	if kick.status != http.StatusAccepted {

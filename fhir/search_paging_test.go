@@ -1,7 +1,6 @@
 package fhir_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/havencare/haven"
 	"github.com/havencare/haven/auth/authtest"
 	"github.com/havencare/haven/guard"
 )
@@ -270,17 +268,8 @@ func validNHS(n int) string {
 // result is not taken for one reading the organisation.
 func TestSearchFilteredPageReadsBoundedByCount(t *testing.T) {
 	a := newAPIWith(t, authtest.Options{People: 25, Canaries: -1})
-	ctx := context.Background()
-	sys := haven.SystemPrincipal(authtest.North, "test")
-	st, err := a.Care.Settings(ctx, sys)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// More people than a page of one may read, fewer than the tenant holds.
-	st.Budgets[haven.RoleAPIClient] = guard.Budget{PerHour: 15, PerDay: 100}
-	if err := a.Care.SetSettings(ctx, sys, st); err != nil {
-		t.Fatal(err)
-	}
+	setClientBudget(t, a.Env, guard.Budget{PerHour: 15, PerDay: 100})
 	audited := func() (n int) {
 		if err := a.DB.SQL().QueryRow(`SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, authtest.North).Scan(&n); err != nil {
 			t.Fatal(err)
