@@ -287,16 +287,7 @@ func TestNDJSONSameIdsFromTwoSources(t *testing.T) {
 // whose ids derive the same number, imported one at a time, are two
 // people; and importing them again gives each the number they had.
 func TestSyntheticNHSNumbersNotUUIDs(t *testing.T) {
-	seen := map[string]string{}
-	var x, y string
-	for i := 0; x == ""; i++ {
-		id := fmt.Sprintf("pat-%d", i)
-		n := fhir.SyntheticNHSNumber(id)
-		if o, ok := seen[n]; ok {
-			x, y = o, id
-		}
-		seen[n] = id
-	}
+	x, y := collidingSeeds(t, "pat-%d")
 	a := newAPI(t)
 	p := haven.SystemPrincipal(authtest.North, "test")
 	run := func(id, family string) fhir.ImportReport {
@@ -344,16 +335,7 @@ func TestSyntheticNHSNumbersNotUUIDs(t *testing.T) {
 // its own; seen again, each keeps the number it was given; and a patient
 // who has an NHS number keeps it and takes no other.
 func TestSyntheticNHSNumbersNeverShared(t *testing.T) {
-	first := map[string]string{}
-	var x, y string
-	for i := 0; x == ""; i++ {
-		seed := fmt.Sprintf("urn:uuid:synthetic-%d", i)
-		n := fhir.SyntheticNHSNumber(seed)
-		if other, ok := first[n]; ok {
-			x, y = other, seed
-		}
-		first[n] = seed
-	}
+	x, y := collidingSeeds(t, "urn:uuid:synthetic-%d")
 	bundle := func(fullURL, family, identifier string) []byte {
 		return []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"` + fullURL + `",
 			"resource":{"resourceType":"Patient",` + identifier + `"name":[{"family":"` + family + `","given":["Test"]}],
@@ -477,3 +459,20 @@ func TestNDJSONExportsKeepTheirOwnReferences(t *testing.T) {
 }
 
 func entries(body map[string]any) []any { e, _ := body["entry"].([]any); return e }
+
+// collidingSeeds finds two seeds, format filled with a number, from which
+// fhir.SyntheticNHSNumber derives the same number.
+func collidingSeeds(t *testing.T, format string) (first, second string) {
+	t.Helper()
+	seen := map[string]string{}
+	for i := range 1_000_000 {
+		seed := fmt.Sprintf(format, i)
+		n := fhir.SyntheticNHSNumber(seed)
+		if other, ok := seen[n]; ok {
+			return other, seed
+		}
+		seen[n] = seed
+	}
+	t.Fatalf("no two of a million %q seeds share a number", format)
+	return "", ""
+}

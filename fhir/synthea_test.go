@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -236,19 +235,7 @@ func jsonOf(v any) string {
 // keeps the number it was first given, and neither is filed as the other.
 func TestSyntheticNHSNumbersAcrossImports(t *testing.T) {
 	// Two uuid-shaped fullUrls that derive the same number.
-	seen := map[string]string{}
-	var a, b string
-	for i := 0; a == ""; i++ {
-		u := fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i)
-		n := fhir.SyntheticNHSNumber(u)
-		if other, ok := seen[n]; ok {
-			a, b = other, u
-		}
-		seen[n] = u
-		if i > 1_000_000 {
-			t.Fatal("no two ids share a number")
-		}
-	}
+	a, b := collidingSeeds(t, "urn:uuid:00000000-0000-4000-8000-%012d")
 	bundle := func(fullURL, family string) []byte {
 		return []byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"` + fullURL + `",
 			"resource":{"resourceType":"Patient","name":[{"family":"` + family + `","given":["Test"]}],
